@@ -47,3 +47,93 @@ def mlflow_server(services_root: Path) -> Iterator[MlflowServer]:
     server.start()
     yield server
     server.stop()
+
+
+_ENV_PREFIXES = ("TIDYLLM_", "AWS_", "MLFLOW_", "DATABASE_URL", "PG")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test starts with no TidyLLM/AWS/MLflow settings and no ./tidyllm.yaml.
+
+    AWS_EC2_METADATA_DISABLED keeps boto3 from ever probing an instance-metadata
+    address on this machine.
+    """
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh data directory for one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh, empty database on the shared server, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres.url.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def s3_bucket(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the moto server; AWS credentials for it come from the environment."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = f"b-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_s3.url, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def embedded_data_dir() -> Iterator[Path]:
+    """A fresh data directory for tests that run the embedded PostgreSQL default.
+
+    Made with mkdtemp, not under pytest's 0700 tmp_path, because the embedded
+    server runs as its own user and must traverse the parents. The server is
+    stopped afterwards.
+    """
+    from tidyllm.db import stop_embedded
+
+    root = Path(tempfile.mkdtemp(prefix="tidyllm-test-data-"))
+    yield root
+    stop_embedded(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cli():
+    """Invoke the real `tidyllm` Typer app in-process; returns the click Result."""
+    from typer.testing import CliRunner
+
+    from tidyllm.cli.main import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return invoke

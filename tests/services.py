@@ -68,8 +68,12 @@ class _Process:
     def start(self) -> None:
         log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 - owned by the process
         self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env(),
-            cwd=self.workdir, start_new_session=True,
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env(),
+            cwd=self.workdir,
+            start_new_session=True,
         )
         log.close()
         _wait_http(self.url + self.health_path, self.start_timeout, self.proc)
@@ -109,10 +113,18 @@ class MlflowServer(_Process):
     def command(self) -> list[str]:
         mlflow = Path(sys.executable).with_name("mlflow")
         return [
-            str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
-            "--artifacts-destination", str(self.workdir / "artifacts"),
+            str(mlflow),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{self.workdir / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.workdir / "artifacts"),
         ]
 
     def env(self) -> dict[str, str]:

@@ -17,12 +17,29 @@ from tidyllm.errors import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # Lazy: `import tidyllm` stays cheap (no boto3/psycopg import) until a manager is needed.
+    if name == "UnifiedSessionManager":
+        from tidyllm.session import UnifiedSessionManager
+
+        return UnifiedSessionManager
+    if name in {"Settings", "load_settings"}:
+        from tidyllm import settings
+
+        return getattr(settings, name)
+    raise AttributeError(f"module 'tidyllm' has no attribute {name!r}")
+
+
 __all__ = [
     "CredentialError",
     "DatabaseError",
     "ObjectStoreError",
     "ServiceUnavailable",
+    "Settings",
     "SettingsError",
     "TidyLLMError",
+    "UnifiedSessionManager",
     "__version__",
+    "load_settings",
 ]

@@ -59,3 +59,85 @@ class MigrationError(DatabaseError):
 
 class TrackingError(TidyLLMError):
     """An MLflow tracking operation failed and could not be buffered."""
+
+
+class CheckConfigError(TidyLLMError):
+    """The ``[tool.tidyllm.check]`` configuration or a baseline file is invalid."""
+
+
+class ObjectTooLarge(ObjectStoreError):
+    """An object is larger than the caller allowed (``read_bytes(max_bytes=...)``) or S3 allows."""
+
+
+class InvalidRunData(TrackingError, ValueError):
+    """A run handed to the tracker is malformed (bad name, non-numeric metric, unsafe path)."""
+
+
+class BufferedRunCorrupt(TrackingError):
+    """A run in the tracking buffer cannot be read back; it names the file."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"buffered MLflow run {path} is unreadable: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ReplayError(TrackingError):
+    """Some buffered runs could not be replayed and were moved aside (never deleted)."""
+
+    def __init__(self, sent: int, failures: list[tuple[object, object, str]]) -> None:
+        lines = "; ".join(f"{src} ({why}) moved to {dst}" for src, dst, why in failures)
+        super().__init__(
+            f"{len(failures)} buffered MLflow run(s) could not be replayed: {lines}"
+            f" ({sent} other run(s) were sent)"
+        )
+        self.sent = sent
+        self.failures = failures
+
+
+class ExtractionError(TidyLLMError):
+    """A document could not be turned into text; ``code`` says why, ``hint`` what to do.
+
+    The drop-zone worker writes ``code``, ``str(error)`` and ``hint`` into the
+    failed file's error record, so each must be understandable on its own and
+    must never quote the document's content.
+    """
+
+    CODES = frozenset(
+        {
+            "empty",
+            "too_large",
+            "too_many_pages",
+            "corrupt",
+            "encrypted",
+            "unsupported_type",
+            "mislabelled",
+            "zip_bomb",
+            "no_text_layer",
+            "timeout",
+            "out_of_memory",
+            "crashed",
+        }
+    )
+
+    def __init__(self, code: str, message: str, *, hint: str = "") -> None:
+        if code not in self.CODES:
+            raise ValueError(f"unknown extraction error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
+
+    def __reduce__(self):  # keep code and hint when pickled (multiprocessing, logging handlers)
+        return (_rebuild_extraction_error, (self.code, str(self), self.hint))
+
+
+def _rebuild_extraction_error(code: str, message: str, hint: str) -> ExtractionError:
+    return ExtractionError(code, message, hint=hint)
+
+
+class EmbeddingError(TidyLLMError):
+    """An embedder could not load its model or tokenizer, or was given input it cannot embed."""
+
+
+class ChunkingError(TidyLLMError, ValueError):
+    """The chunker was given invalid settings or pages it cannot chunk."""

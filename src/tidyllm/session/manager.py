@@ -1,0 +1,242 @@
+"""UnifiedSessionManager: the one place that opens connections to outside services.
+
+Clients are created lazily on first use, cached, shared between threads, and
+re-created in a forked child (a child never reuses its parent's sockets).
+``close()`` releases everything this manager created and is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tidyllm.credentials import CredentialStore, resolve_secret
+from tidyllm.errors import ServiceUnavailable, TidyLLMError
+from tidyllm.redaction import install_log_redaction
+from tidyllm.session import clients
+from tidyllm.session.health import HealthResult, run_probes
+from tidyllm.session.legacy import LegacyMethods
+from tidyllm.settings import LoadedSettings, Settings, load_settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LLMHandle:
+    """The configured answer generator: its provider, model and (for remote ones) a client."""
+
+    provider: str
+    model: str | None
+    client: Any
+
+
+class UnifiedSessionManager(LegacyMethods):
+    """Owns every client TidyLLM uses: object store, database pool, MLflow, LLM, embedder.
+
+    ``UnifiedSessionManager()`` reads settings from the environment and the
+    settings file; pass ``settings=`` (a :class:`Settings` or the result of
+    :func:`load_settings`) or keyword overrides such as
+    ``UnifiedSessionManager(database={"url": ...})`` to set them explicitly.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | LoadedSettings | None = None,
+        *,
+        config_file: Path | str | None = None,
+        **overrides: Any,
+    ) -> None:
+        if isinstance(settings, LoadedSettings):
+            self.loaded = settings
+        elif isinstance(settings, Settings):
+            self.loaded = LoadedSettings(settings=settings, sources={"": "argument"})
+        else:
+            self.loaded = load_settings(overrides or None, config_file=config_file)
+        install_log_redaction()
+        self.settings: Settings = self.loaded.settings
+        self.data_dir = Path(self.settings.data_dir).expanduser()
+        self.credentials = CredentialStore(self.data_dir)
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+        self._pid = os.getpid()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"open: {sorted(self._cache)}"
+        return f"<UnifiedSessionManager data_dir={str(self.data_dir)!r} {state}>"
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> UnifiedSessionManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _get(self, name: str, factory: Callable[[], T]) -> T:
+        """The cached client ``name``, created once per process under the lock."""
+        if self._closed:
+            raise TidyLLMError("this UnifiedSessionManager is closed")
+        if os.getpid() != self._pid:
+            self._forget_inherited()
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
+        with self._lock:
+            if name not in self._cache:
+                self._cache[name] = factory()
+            return self._cache[name]
+
+    def _forget_inherited(self) -> None:
+        """After fork: drop the parent's clients without closing them (they are the parent's)."""
+        with self._lock:
+            if os.getpid() != self._pid:
+                self._cache = {}
+                self._lock = threading.RLock()
+                self._pid = os.getpid()
+
+    def close(self) -> None:
+        """Close every client this manager created. Safe to call more than once."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            cache, self._cache = self._cache, {}
+        if os.getpid() != self._pid:
+            return  # inherited clients belong to the parent process
+        for name in ("pool", "tracker", "s3", "llm"):
+            client = cache.get(name)
+            closer = getattr(getattr(client, "client", client), "close", None)
+            if closer is None:
+                continue
+            try:
+                closer()
+            except Exception as exc:  # closing must go on with the rest
+                log.warning("closing %s failed: %s", name, exc)
+
+    # --- AWS -------------------------------------------------------------------------------
+
+    def boto3_session(self) -> Any:
+        """The boto3 session (boto3's own credential chain)."""
+        return self._get("boto3", lambda: clients.boto3_session(self.settings))
+
+    def s3_client(self) -> Any:
+        """The shared boto3 S3 client."""
+        return self._get("s3", lambda: clients.s3_client(self.boto3_session(), self.settings))
+
+    def aws_credential_source(self) -> str:
+        """Which link of boto3's chain supplied AWS credentials."""
+        return clients.aws_credential_source(self.boto3_session())
+
+    def object_store(self) -> Any:
+        """The configured object store: S3 when a bucket is set, else DATA/objects."""
+        return self._get("object_store", self._make_object_store)
+
+    def _make_object_store(self) -> Any:
+        from tidyllm.objectstore import LocalObjectStore, S3ObjectStore
+
+        conf = self.settings.object_store
+        if conf.kind == "s3":
+            return S3ObjectStore(self.s3_client(), conf.bucket, conf.prefix)
+        root = conf.local_path or (self.data_dir / "objects")
+        return LocalObjectStore(Path(root).expanduser())
+
+    # --- PostgreSQL ------------------------------------------------------------------------
+
+    def db(self) -> Any:
+        """The psycopg ``ConnectionPool`` (migrations applied before it opens)."""
+        return self._get("pool", self._make_pool)
+
+    def _make_pool(self) -> Any:
+        params, _ = self._database_target()
+        extra = clients.password_kwargs(self.settings, self.credentials)
+        clients.migrate(params, extra)
+        return clients.connection_pool(params, extra, self.settings)
+
+    def _database_target(self) -> tuple[dict[str, Any], str]:
+        return self._get("db_target", lambda: clients.database_target(self.settings))
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A pooled connection, returned to the pool (and its transaction ended) on exit."""
+        pool = self.db()
+        try:
+            cm = pool.connection(timeout=self.settings.database.pool_timeout)
+            conn = cm.__enter__()
+        except Exception as exc:
+            raise ServiceUnavailable("PostgreSQL", _redacted(exc)) from None
+        try:
+            yield conn
+        except BaseException as exc:
+            if not cm.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            cm.__exit__(None, None, None)
+
+    # --- MLflow ----------------------------------------------------------------------------
+
+    def mlflow(self) -> Any:
+        """The shared ``MlflowClient``."""
+        return self._get("mlflow", lambda: clients.mlflow_client(self.settings))
+
+    def tracker(self) -> Any:
+        """The buffering tracker: logs runs, or keeps them on disk while MLflow is down."""
+        return self._get("tracker", self._make_tracker)
+
+    def _make_tracker(self) -> Any:
+        from tidyllm.tracking import Tracker
+
+        return Tracker(
+            self.mlflow, self.settings.mlflow.experiment, self.data_dir / "tracking-buffer"
+        )
+
+    # --- LLM and embedder ------------------------------------------------------------------
+
+    def llm(self) -> LLMHandle:
+        """The configured answer generator (offline extractive by default)."""
+        return self._get("llm", self._make_llm)
+
+    def _make_llm(self) -> LLMHandle:
+        conf = self.settings.llm
+        if conf.provider == "bedrock":
+            client = clients.bedrock_client(self.boto3_session(), self.settings)
+        elif conf.provider == "openai":
+            key = resolve_secret(conf.api_key, self.credentials)
+            client = clients.openai_http_client(conf.endpoint, key, conf.timeout)
+        else:
+            client = None
+        return LLMHandle(conf.provider, conf.model, client)
+
+    def embedder(self) -> Any:
+        """The configured embedder (offline all-MiniLM-L6-v2 by default)."""
+        return self._get("embedder", self._make_embedder)
+
+    def _make_embedder(self) -> Any:
+        provider = self.settings.embedder.provider
+        if provider != "minilm":
+            raise TidyLLMError(f"embedder provider {provider!r} is not available yet")
+        from tidyllm.embedding import MiniLMEmbedder
+
+        return MiniLMEmbedder()
+
+    # --- health ----------------------------------------------------------------------------
+
+    def health(self) -> list[HealthResult]:
+        """Probe every service; configured services that fail are not ok."""
+        from tidyllm.session import probes
+
+        return run_probes(probes.all_probes(self))
+
+
+def _redacted(exc: BaseException) -> str:
+    from tidyllm.redaction import redact
+
+    return redact(exc).strip() or exc.__class__.__name__

@@ -1,0 +1,172 @@
+"""The one typed schema of every TidyLLM setting.
+
+Every field has a default that makes the system run on embedded services
+with no configuration at all. Secret fields hold either a literal (only
+allowed from the environment or an explicit argument) or a reference
+``secret:NAME`` into the encrypted credential store, resolved at connect time
+so that a rotated secret is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_PREFIX = "secret:"  # noqa: S105 - a reference marker, not a secret
+
+
+class _Section(BaseModel):
+    """A settings section: unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ObjectStoreSettings(_Section):
+    """Where documents live: an S3 bucket (when ``bucket`` is set) or a local folder."""
+
+    bucket: str | None = Field(None, description="S3 bucket; unset means a local folder")
+    prefix: str = Field("", description="Key prefix inside the bucket or folder")
+    region: str | None = Field(None, description="AWS region (else boto3's own chain)")
+    endpoint_url: str | None = Field(None, description="S3-compatible endpoint URL")
+    profile: str | None = Field(None, description="AWS shared-config profile name")
+    local_path: Path | None = Field(None, description="Local store folder (default: DATA/objects)")
+    connect_timeout: float = Field(5.0, gt=0, description="S3 connect timeout, seconds")
+    read_timeout: float = Field(30.0, gt=0, description="S3 read timeout, seconds")
+    max_attempts: int = Field(5, ge=1, le=20, description="boto3 adaptive-retry attempts")
+
+    @property
+    def kind(self) -> Literal["s3", "local"]:
+        return "s3" if self.bucket else "local"
+
+
+class DatabaseSettings(_Section):
+    """PostgreSQL: a URL (production) or nothing (embedded PostgreSQL under DATA/postgres)."""
+
+    url: str | None = Field(None, description="postgresql:// URL; unset means embedded PostgreSQL")
+    host: str | None = Field(None, description="Host, when given in parts instead of a URL")
+    port: int | None = Field(None, ge=1, le=65535, description="Port, when given in parts")
+    name: str | None = Field(None, description="Database name, when given in parts")
+    user: str | None = Field(None, description="User name, when given in parts")
+    password: SecretStr | None = Field(None, description="Password or secret:NAME")
+    pool_min: int = Field(1, ge=0, le=100, description="Connections kept open")
+    pool_max: int = Field(10, ge=1, le=1000, description="Most connections at once")
+    pool_timeout: float = Field(30.0, gt=0, description="Seconds to wait for a free connection")
+    max_lifetime: float = Field(3600.0, gt=0, description="Seconds before a connection is renewed")
+    connect_timeout: int = Field(5, ge=1, le=300, description="Seconds to wait for a connect")
+
+
+class MlflowSettings(_Section):
+    """MLflow tracking: a server URI, or a local store under DATA/mlflow."""
+
+    tracking_uri: str | None = Field(None, description="Tracking URI; unset means DATA/mlflow")
+    experiment: str = Field("tidyllm", min_length=1, description="Experiment name")
+    request_timeout: int = Field(5, ge=1, le=600, description="HTTP timeout per request, seconds")
+    request_retries: int = Field(1, ge=0, le=10, description="HTTP retries before buffering")
+
+
+class LLMSettings(_Section):
+    """The answer generator."""
+
+    provider: Literal["extractive", "bedrock", "openai"] = Field(
+        "extractive", description="extractive (offline), bedrock or openai (compatible endpoint)"
+    )
+    model: str | None = Field(None, description="Model id (Bedrock) or name (OpenAI-compatible)")
+    endpoint: str | None = Field(None, description="Base URL of an OpenAI-compatible endpoint")
+    api_key: SecretStr | None = Field(None, description="API key or secret:NAME")
+    region: str | None = Field(None, description="AWS region for Bedrock")
+    timeout: float = Field(60.0, gt=0, description="Seconds per LLM request")
+
+
+class EmbedderSettings(_Section):
+    """The embedding model."""
+
+    provider: Literal["minilm", "bedrock", "openai"] = Field(
+        "minilm", description="minilm (offline ONNX), bedrock (Titan) or openai (compatible)"
+    )
+    model: str | None = Field(None, description="Model id for bedrock/openai")
+    endpoint: str | None = Field(None, description="Base URL of an OpenAI-compatible endpoint")
+    api_key: SecretStr | None = Field(None, description="API key or secret:NAME")
+    batch_size: int = Field(32, ge=1, le=4096, description="Texts per embedding call")
+
+
+class ZoneSettings(_Section):
+    """One drop zone: where files arrive and what happens to them."""
+
+    name: str = Field(..., pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$", description="Zone name")
+    source: str = Field(..., description="s3://bucket/prefix/ or a local folder")
+    pipeline: str = Field("extract", description="Pipeline name")
+    domain: str | None = Field(None, description="Target knowledge domain")
+    allowed_types: list[str] = Field(default_factory=list, description="Extensions; empty = all")
+    max_file_size_mb: float = Field(100.0, gt=0, description="Larger files fail")
+    quiet_period: float = Field(2.0, ge=0, description="Local: seconds a file must stay unchanged")
+    max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a file is dead")
+    enabled: bool = Field(True, description="Disabled zones are skipped")
+
+
+class WebSettings(_Section):
+    """The REST API and web UI."""
+
+    host: str = Field("127.0.0.1", description="Listen address")
+    port: int = Field(8765, ge=1, le=65535, description="Listen port")
+    api_token: SecretStr | None = Field(None, description="Bearer token or secret:NAME")
+    max_upload_mb: float = Field(100.0, gt=0, description="Largest accepted upload")
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory used when none is configured."""
+    return platformdirs.user_data_path("tidyllm")
+
+
+class Settings(BaseSettings):
+    """Every TidyLLM setting. Build it with :func:`tidyllm.settings.load_settings`.
+
+    pydantic-settings supplies typing and validation; the layers (arguments,
+    environment, settings file, defaults) are merged by ``load_settings`` so
+    that the origin of each value is known.
+    """
+
+    model_config = SettingsConfigDict(extra="forbid", validate_assignment=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Data directory")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "WARNING", description="Log level"
+    )
+    object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    zones: list[ZoneSettings] = Field(default_factory=list)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_sources):  # type: ignore[override]
+        # load_settings merges the layers itself (to record provenance); only init counts here.
+        return (init_settings,)
+
+    @field_validator("zones")
+    @classmethod
+    def _unique_zone_names(cls, zones: list[ZoneSettings]) -> list[ZoneSettings]:
+        names = [z.name for z in zones]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"zone names must be unique; repeated: {', '.join(dupes)}")
+        return zones
+
+
+def _secret_fields() -> tuple[str, ...]:
+    """Dotted paths of every secret field (for redaction and ``credentials check``)."""
+    return tuple(
+        f"{name}.{sub}"
+        for name, info in Settings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel)
+        for sub, subinfo in info.annotation.model_fields.items()
+        if subinfo.annotation == (SecretStr | None)
+    )
+
+
+SECRET_FIELDS = _secret_fields()

@@ -1,0 +1,68 @@
+"""The commented settings file written by ``tidyllm init``, generated from the schema.
+
+Generating it keeps the file and the schema from drifting apart: every
+field appears with its description and default, commented out, so the file
+is valid as written and each line can be uncommented on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from tidyllm.settings.schema import Settings
+
+HEADER = """\
+# TidyLLM settings. Every key is optional: with nothing set, TidyLLM runs on
+# embedded defaults (local object folder, embedded PostgreSQL, local MLflow store).
+# Precedence: explicit arguments > environment (TIDYLLM_SECTION__KEY, DATABASE_URL,
+# MLFLOW_TRACKING_URI, AWS_*) > this file > defaults. `tidyllm config show` shows
+# the effective value of each setting and where it came from.
+# Secrets never go in this file: store them with `tidyllm credentials set NAME`
+# and refer to them as `secret:NAME`.
+"""
+
+ZONE_EXAMPLE = """\
+# Drop zones (see docs): one entry per zone.
+# zones:
+#   - name: contracts
+#     source: s3://my-bucket/dropzones/contracts/   # or a local folder
+#     pipeline: extract
+#     domain: legal
+"""
+
+
+def _yaml_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(str(value))  # JSON strings are valid YAML scalars
+
+
+def _field_lines(model: type[BaseModel], indent: str) -> list[str]:
+    lines = []
+    for name, info in model.model_fields.items():
+        if name == "zones":
+            continue
+        default = info.default
+        if default is PydanticUndefined and info.default_factory is not None:
+            default = info.default_factory()
+        if isinstance(default, BaseModel):
+            lines.append(f"# {indent}{name}:")
+            lines.extend(_field_lines(type(default), indent + "  "))
+            continue
+        comment = f"  # {info.description}" if info.description else ""
+        lines.append(f"# {indent}{name}: {_yaml_value(default)}{comment}")
+    return lines
+
+
+def settings_template() -> str:
+    """The full commented settings file."""
+    body = "\n".join(_field_lines(Settings, ""))
+    return f"{HEADER}\n{body}\n\n{ZONE_EXAMPLE}"

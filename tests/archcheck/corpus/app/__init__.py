@@ -1,0 +1,3 @@
+# ruff: noqa
+"""Corpus application package."""
+

@@ -1,0 +1,3 @@
+# ruff: noqa
+"""Nested package for relative imports."""
+

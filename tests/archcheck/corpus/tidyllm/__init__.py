@@ -1,0 +1,3 @@
+# ruff: noqa
+"""Corpus stand-in for the tidyllm package."""
+
