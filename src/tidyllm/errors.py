@@ -141,3 +141,44 @@ class EmbeddingError(TidyLLMError):
 
 class ChunkingError(TidyLLMError, ValueError):
     """The chunker was given invalid settings or pages it cannot chunk."""
+
+
+class KnowledgeError(TidyLLMError):
+    """A knowledge-domain operation (indexing, search, answering) failed."""
+
+
+class DomainNotFound(KnowledgeError, LookupError):
+    """No knowledge domain has this name."""
+
+
+class DomainExists(KnowledgeError):
+    """A knowledge domain with this name already exists."""
+
+
+class EmbedderMismatch(KnowledgeError):
+    """A domain's vectors come from one embedder; another one was offered (never mixed)."""
+
+
+class SearchError(KnowledgeError, ValueError):
+    """A search request is invalid (empty query, bad filter, bad k)."""
+
+
+class GenerationError(KnowledgeError):
+    """The LLM could not produce an answer (refused, malformed reply, unreachable)."""
+
+
+class DropZoneError(TidyLLMError):
+    """A drop-zone operation failed (unknown zone, bad pipeline, refused drop)."""
+
+
+class FileRejected(DropZoneError):
+    """A dropped file is bad input: it fails at once (no retry) with ``code`` and ``hint``.
+
+    ``code`` is an :class:`ExtractionError` code or a drop-zone one (``invalid_name``,
+    ``symlink``, ``not_a_file``, ``type_not_allowed``, ``index_unavailable``, ``step_failed``).
+    """
+
+    def __init__(self, code: str, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import click
+import typer
 from typer.core import TyperGroup
 
 from tidyllm.cli.output import err_console
@@ -24,7 +24,7 @@ def _cause_chain(exc: BaseException) -> list[str]:
 class ErrorMappingGroup(TyperGroup):
     """A command group that turns any TidyLLMError into one line on stderr and exit code 1."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except TidyLLMError as exc:
@@ -32,4 +32,4 @@ class ErrorMappingGroup(TyperGroup):
             if (ctx.obj or {}).get("verbose"):
                 for line in _cause_chain(exc):
                     err_console.print(line, markup=False, highlight=False)
-            raise click.exceptions.Exit(EXIT_ERROR) from None
+            raise typer.Exit(EXIT_ERROR) from None

@@ -70,6 +70,15 @@ def s3_client(session: boto3.Session, settings: Settings) -> Any:
     return session.client("s3", endpoint_url=store.endpoint_url, config=config)
 
 
+def sqs_client(session: boto3.Session, settings: Settings) -> Any:
+    """An SQS client (same endpoint override convention as S3: AWS_ENDPOINT_URL_SQS)."""
+    config = BotoConfig(
+        connect_timeout=settings.object_store.connect_timeout,
+        retries={"max_attempts": settings.object_store.max_attempts, "mode": "adaptive"},
+    )
+    return session.client("sqs", config=config)
+
+
 def bedrock_client(session: boto3.Session, settings: Settings, *, control: bool = False) -> Any:
     """A Bedrock runtime client (``control=True``: the control plane, for model access checks)."""
     config = BotoConfig(
@@ -108,7 +117,7 @@ def _configure(conn: psycopg.Connection) -> None:
 def connect_once(params: dict[str, Any], extra: Callable[[], dict[str, Any]]) -> psycopg.Connection:
     """One direct connection (for migrations and health), with errors redacted."""
     try:
-        return psycopg.connect(**params, **extra(), autocommit=True)
+        return psycopg.connect(**{**params, **extra()}, autocommit=True)
     except psycopg.Error as exc:
         raise ServiceUnavailable("PostgreSQL", redact(exc).strip()) from None
 

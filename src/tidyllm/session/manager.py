@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tidyllm.credentials import CredentialStore, resolve_secret
-from tidyllm.errors import ServiceUnavailable, TidyLLMError
+from tidyllm.errors import ServiceUnavailable, SettingsError, TidyLLMError
 from tidyllm.redaction import install_log_redaction
 from tidyllm.session import clients
 from tidyllm.session.health import HealthResult, run_probes
@@ -141,13 +141,33 @@ class UnifiedSessionManager(LegacyMethods):
         return self._get("object_store", self._make_object_store)
 
     def _make_object_store(self) -> Any:
-        from tidyllm.objectstore import LocalObjectStore, S3ObjectStore
-
         conf = self.settings.object_store
         if conf.kind == "s3":
-            return S3ObjectStore(self.s3_client(), conf.bucket, conf.prefix)
-        root = conf.local_path or (self.data_dir / "objects")
-        return LocalObjectStore(Path(root).expanduser())
+            return self.object_store_for(f"s3://{conf.bucket}/{conf.prefix}")
+        return self.object_store_for(str(conf.local_path or (self.data_dir / "objects")))
+
+    def object_store_for(self, location: str) -> Any:
+        """An object store rooted at ``s3://bucket/prefix/`` or a local folder (cached per location).
+
+        Drop zones name their own locations; S3 ones share this manager's S3 client.
+        """
+        from tidyllm.objectstore import LocalObjectStore, S3ObjectStore
+
+        if location.startswith("s3://"):
+            bucket, _, prefix = location[len("s3://") :].partition("/")
+            if not bucket:
+                raise SettingsError(f"{location!r} names no bucket")
+            return self._get(
+                f"store:{location}", lambda: S3ObjectStore(self.s3_client(), bucket, prefix)
+            )
+        if "://" in location:
+            raise SettingsError(f"unsupported object store location {location!r}")
+        path = Path(location).expanduser().resolve()
+        return self._get(f"store:{path}", lambda: LocalObjectStore(path))
+
+    def sqs_client(self) -> Any:
+        """The shared boto3 SQS client (S3 event notifications for drop zones)."""
+        return self._get("sqs", lambda: clients.sqs_client(self.boto3_session(), self.settings))
 
     # --- PostgreSQL ------------------------------------------------------------------------
 

@@ -106,6 +106,8 @@ def _embedder(sm: UnifiedSessionManager) -> tuple[str, str]:
 
 def check_credentials(sm: UnifiedSessionManager) -> tuple[str, str]:
     """Decrypt the store and resolve every `secret:NAME` the settings refer to."""
+    if not _uses_store(sm):
+        return "no secrets stored and none referenced", "-"
     names = sm.credentials.names()
     missing = []
     for dotted in SECRET_FIELDS:

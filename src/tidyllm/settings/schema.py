@@ -16,13 +16,22 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tidyllm.redaction import redact
+
 SECRET_PREFIX = "secret:"  # noqa: S105 - a reference marker, not a secret
 
 
 class _Section(BaseModel):
-    """A settings section: unknown keys are errors, never silently ignored."""
+    """A settings section: unknown keys are errors, never silently ignored.
+
+    Its repr masks registered secrets and URL passwords (a DATABASE_URL may hold one).
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def __repr_args__(self):
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if isinstance(value, str) else value
 
 
 class ObjectStoreSettings(_Section):
@@ -105,6 +114,12 @@ class ZoneSettings(_Section):
     quiet_period: float = Field(2.0, ge=0, description="Local: seconds a file must stay unchanged")
     max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a file is dead")
     enabled: bool = Field(True, description="Disabled zones are skipped")
+    scan_interval: float = Field(
+        60.0, gt=0, description="Seconds between full reconciliation scans of incoming/"
+    )
+    sqs_queue_url: str | None = Field(
+        None, description="SQS queue receiving the bucket's S3 event notifications (S3 zones)"
+    )
 
 
 class WebSettings(_Section):
@@ -140,7 +155,9 @@ class Settings(BaseSettings):
     mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
-    zones: list[ZoneSettings] = Field(default_factory=list)
+    zones: list[ZoneSettings] = Field(
+        default_factory=list, description="Drop zones (a list; see docs/dropzones.md)"
+    )
     web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod

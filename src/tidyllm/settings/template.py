@@ -66,3 +66,29 @@ def settings_template() -> str:
     """The full commented settings file."""
     body = "\n".join(_field_lines(Settings, ""))
     return f"{HEADER}\n{body}\n\n{ZONE_EXAMPLE}"
+
+
+def _reference_rows(model: type[BaseModel], prefix: str) -> list[str]:
+    rows = []
+    for name, info in model.model_fields.items():
+        default = info.default
+        if default is PydanticUndefined and info.default_factory is not None:
+            default = info.default_factory()
+        if isinstance(default, BaseModel):
+            rows.extend(_reference_rows(type(default), f"{prefix}{name}."))
+            continue
+        key = f"{prefix}{name}"
+        env = "TIDYLLM_" + key.upper().replace(".", "__")
+        shown = {"data_dir": "per user", "zones": "[]"}.get(key) or _yaml_value(default)
+        rows.append(f"| `{key}` | `{env}` | `{shown}` | {info.description or ''} |")
+    return rows
+
+
+def settings_reference() -> str:
+    """The configuration reference table (docs/configuration.md is generated from it)."""
+    head = "| setting | environment | default | meaning |\n|---|---|---|---|"
+    return head + "\n" + "\n".join(_reference_rows(Settings, ""))
+
+
+if __name__ == "__main__":
+    print(settings_reference())
