@@ -13,6 +13,7 @@ benchmark, not here: this script has no torch to compare against.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -65,14 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         vectors = embedder.embed(sentences, batch_size=options.batch_size)
         timings.append(time.perf_counter() - started)
     seconds = statistics.median(timings)
-    tokens = sum(min(len(e.ids), 256) for e in embedder.tokenizer.encode_batch(sentences))
+    # The embedder's tokenizer pads a batch to its longest text: count real tokens only.
+    tokens = sum(sum(e.attention_mask) for e in embedder.tokenizer.encode_batch(sentences))
     print(f"sentences        {len(sentences)} (mean {tokens / len(sentences):.1f} tokens)")
     print(f"vectors          {vectors.shape[0]} x {vectors.shape[1]} {vectors.dtype}")
     print(f"threads          {options.threads or 'onnxruntime default'}")
     print(f"batch size       {options.batch_size}")
     print(f"load + warm-up   {load_seconds:.2f} s")
     print(f"passes (s)       {', '.join(f'{t:.2f}' for t in timings)}")
+    print(f"load average     {os.getloadavg()[0]:.1f} (other work on the machine skews this)")
     print(f"throughput       {len(sentences) / seconds:.0f} sentences/s (median of 3)")
+    print(f"                 {tokens / seconds:.0f} tokens/s")
     return 0
 
 

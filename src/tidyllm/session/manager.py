@@ -147,7 +147,7 @@ class UnifiedSessionManager(LegacyMethods):
         return self.object_store_for(str(conf.local_path or (self.data_dir / "objects")))
 
     def object_store_for(self, location: str) -> Any:
-        """An object store rooted at ``s3://bucket/prefix/`` or a local folder (cached per location).
+        """An object store at ``s3://bucket/prefix/`` or a local folder, cached per location.
 
         Drop zones name their own locations; S3 ones share this manager's S3 client.
         """
