@@ -1,6 +1,6 @@
 """SELECT 1 through the session manager's pool vs a bare psycopg pool, same server, same run.
 
-    python benchmarks/bench_pool.py [--seconds 3]
+    python benchmarks/bench_pool.py [--seconds 6] [--rounds 8]
 
 Both pools get identical size and checkout checks (``check_connection``), so
 the ratio measures only what the manager adds (its lock-free cache lookup,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -46,7 +47,8 @@ def rate(checkout, threads: int, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=6.0, help="per side and thread count")
+    parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="tidyllm-bench-pool-"))
     server = EmbeddedPostgres(root / "pg")
@@ -59,14 +61,18 @@ def main() -> None:
             data_dir=root / "data", database={"url": server.url, "pool_min": 10, "pool_max": 10}
         )
         sm.db().wait()
-        print(f"{'threads':>7} {'bare q/s':>10} {'manager q/s':>12} {'overhead':>9}")
+        print(f"{'threads':>7} {'bare q/s':>10} {'manager q/s':>12} {'overhead (median of rounds)':>28}")
         for threads in (1, 8, 32):
-            # Interleave and repeat so drift on a noisy machine hits both sides alike.
-            b = m = 0.0
-            for _ in range(2):
-                b += rate(bare.connection, threads, args.seconds / 2)
-                m += rate(sm.connection, threads, args.seconds / 2)
-            print(f"{threads:>7} {b / 2:>10.0f} {m / 2:>12.0f} {(b / m - 1) * 100:>8.1f}%")
+            # Short alternating rounds, so drift on a noisy machine hits both sides alike;
+            # the median per-round ratio ignores rounds disturbed by other processes.
+            rounds = [
+                (rate(bare.connection, threads, slice_), rate(sm.connection, threads, slice_))
+                for slice_ in [args.seconds / args.rounds] * args.rounds
+            ]
+            b = statistics.median(r[0] for r in rounds)
+            m = statistics.median(r[1] for r in rounds)
+            overhead = statistics.median(r[0] / r[1] - 1 for r in rounds) * 100
+            print(f"{threads:>7} {b:>10.0f} {m:>12.0f} {overhead:>27.1f}%")
         sm.close()
         bare.close()
     finally:

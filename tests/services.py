@@ -84,7 +84,7 @@ class _Process:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)
             try:
-                self.proc.wait(10)
+                self.proc.wait(3)  # uvicorn/gunicorn drain slowly; nothing here needs a clean exit
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait(10)

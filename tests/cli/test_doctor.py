@@ -99,3 +99,20 @@ def test_doctor_reports_database_down(cli, data_dir, tmp_path, monkeypatch):
     assert result.exit_code == 1
     database = by_service(result.stdout)["database"]
     assert database["ok"] is False and "PostgreSQL is unavailable" in database["detail"]
+
+
+def test_doctor_reports_mlflow_down_with_buffered_runs(cli, database_url, data_dir, monkeypatch):
+    from services import free_port
+    from tidyllm import UnifiedSessionManager
+
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    # A real refused connection: nothing listens on this port.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    with UnifiedSessionManager() as sm:
+        record = sm.log_mlflow_experiment(params={"a": "1"}, metrics={"m": 1.0})
+    assert record.buffered and record.run_id is None
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1
+    mlflow = by_service(result.stdout)["mlflow"]
+    assert mlflow["ok"] is False and "1 run(s) buffered" in mlflow["detail"]
