@@ -61,7 +61,8 @@ def main() -> None:
             data_dir=root / "data", database={"url": server.url, "pool_min": 10, "pool_max": 10}
         )
         sm.db().wait()
-        print(f"{'threads':>7} {'bare q/s':>10} {'manager q/s':>12} {'overhead (median of rounds)':>28}")
+        header = "overhead (median of rounds)"
+        print(f"{'threads':>7} {'bare q/s':>10} {'manager q/s':>12} {header:>28}")
         for threads in (1, 8, 32):
             # Short alternating rounds, so drift on a noisy machine hits both sides alike;
             # the median per-round ratio ignores rounds disturbed by other processes.
