@@ -38,7 +38,7 @@ def run_probe(service: str, probe: Probe, *, configured: bool = True) -> HealthR
         detail, source = probe()
         ok = True
     except TidyLLMError as exc:
-        detail, source, ok = str(exc), getattr(exc, "source", "-"), False
+        detail, source, ok = str(exc), "-", False
     except Exception as exc:  # a probe must report, never crash doctor
         detail, source, ok = f"{exc.__class__.__name__}: {exc}", "-", False
     latency = (time.perf_counter() - start) * 1000

@@ -112,8 +112,8 @@ class UnifiedSessionManager(LegacyMethods):
             cache, self._cache = self._cache, {}
         if os.getpid() != self._pid:
             return  # inherited clients belong to the parent process
-        for name in ("pool", "tracker", "s3", "llm"):
-            client = cache.get(name)
+        for name, client in cache.items():
+            # LLMHandle wraps its client; stores and settings-derived values have no close().
             closer = getattr(getattr(client, "client", client), "close", None)
             if closer is None:
                 continue
