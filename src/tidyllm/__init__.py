@@ -24,6 +24,10 @@ def __getattr__(name: str):
         from tidyllm.session import UnifiedSessionManager
 
         return UnifiedSessionManager
+    if name == "UnifiedDropZones":
+        from tidyllm.dropzones import UnifiedDropZones
+
+        return UnifiedDropZones
     if name in {"Settings", "load_settings"}:
         from tidyllm import settings
 
@@ -39,6 +43,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "TidyLLMError",
+    "UnifiedDropZones",
     "UnifiedSessionManager",
     "__version__",
     "load_settings",

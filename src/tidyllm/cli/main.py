@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
 
 from tidyllm import __version__
 from tidyllm.archcheck.cli import check_command, migrate_command
-from tidyllm.cli import config_cmd, credentials_cmd, db_cmd, doctor_cmd
+from tidyllm.cli import (
+    config_cmd,
+    credentials_cmd,
+    db_cmd,
+    doctor_cmd,
+    knowledge_cmd,
+    quickstart_cmd,
+    zones_cmd,
+)
 from tidyllm.cli.errors import ErrorMappingGroup
 from tidyllm.redaction import install_log_redaction
 
@@ -42,7 +51,9 @@ def main(
     install_log_redaction()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
     if not verbose:
-        for noisy in ("mlflow", "alembic"):  # they log INFO chatter to stdout by default
+        # MLflow and alembic log INFO chatter to stdout; MLflow re-reads this when imported.
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+        for noisy in ("mlflow", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx.obj = {"verbose": verbose}
 
@@ -52,6 +63,16 @@ app.command("init")(config_cmd.init)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(credentials_cmd.app, name="credentials")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(knowledge_cmd.domains_app, name="domains")
+app.command("ingest")(knowledge_cmd.ingest)
+app.command("search")(knowledge_cmd.search_command)
+app.command("ask")(knowledge_cmd.ask_command)
+app.command("chat")(knowledge_cmd.chat_command)
+app.command("eval")(knowledge_cmd.eval_command)
+app.add_typer(zones_cmd.app, name="zones")
+app.command("drop")(zones_cmd.drop)
+app.command("worker")(zones_cmd.worker)
+app.command("quickstart")(quickstart_cmd.quickstart)
 
 
 app.command("check")(check_command)

@@ -168,6 +168,14 @@ def mlflow_tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
 
 
+def point_mlflow_tracer(tracking_uri: str) -> None:
+    """Set MLflow's global tracking URI (used by its tracer) when it differs."""
+    import mlflow
+
+    if mlflow.get_tracking_uri() != tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+
+
 def mlflow_client(settings: Settings) -> Any:
     """An MlflowClient with short HTTP timeouts, so an outage is noticed in seconds."""
     # MLflow reads these at request time; bounded values make outages fail fast

@@ -207,6 +207,14 @@ class UnifiedSessionManager(LegacyMethods):
         """The shared ``MlflowClient``."""
         return self._get("mlflow", lambda: clients.mlflow_client(self.settings))
 
+    def point_mlflow_tracer(self) -> None:
+        """Point MLflow's process-wide tracking URI at this manager's store.
+
+        MLflow exports traces only through its global tracer, which has no
+        per-client URI; this is the one place TidyLLM sets that global.
+        """
+        clients.point_mlflow_tracer(self.mlflow().tracking_uri)
+
     def tracker(self) -> Any:
         """The buffering tracker: logs runs, or keeps them on disk while MLflow is down."""
         return self._get("tracker", self._make_tracker)
@@ -240,9 +248,18 @@ class UnifiedSessionManager(LegacyMethods):
         return self._get("embedder", self._make_embedder)
 
     def _make_embedder(self) -> Any:
-        provider = self.settings.embedder.provider
-        if provider != "minilm":
-            raise TidyLLMError(f"embedder provider {provider!r} is not available yet")
+        conf = self.settings.embedder
+        if conf.provider == "bedrock":
+            from tidyllm.knowledge.remote_embedding import BedrockTitanEmbedder
+
+            client = clients.bedrock_client(self.boto3_session(), self.settings)
+            return BedrockTitanEmbedder(client, conf.model)
+        if conf.provider == "openai":
+            from tidyllm.knowledge.remote_embedding import OpenAICompatibleEmbedder
+
+            key = resolve_secret(conf.api_key, self.credentials)
+            http = clients.openai_http_client(conf.endpoint, key, self.settings.llm.timeout)
+            return OpenAICompatibleEmbedder(http, conf.model)
         from tidyllm.embedding import MiniLMEmbedder
 
         return MiniLMEmbedder()

@@ -1,0 +1,128 @@
+"""ask(): retrieve, answer from numbered sources, verify every citation.
+
+The flow is the same for every provider: hybrid search → a relevance gate
+(nothing retrieved is close enough: "Not found in the documents") → an answer
+(offline extractive quotes, Bedrock, or an OpenAI-compatible model) → every
+``[n]`` checked against the retrieved sources, invalid ones dropped and
+counted. Each step is a span of the question's trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tidyllm.answering.citations import Citation, check_citations
+from tidyllm.answering.extractive import extractive_answer
+from tidyllm.answering.generators import generate_answer
+from tidyllm.answering.sources import Source, number_sources
+from tidyllm.errors import SearchError
+from tidyllm.knowledge.search import clean_query, search
+from tidyllm.knowledge.tracing import QuestionTrace
+
+NOT_FOUND = "Not found in the documents."
+DEFAULT_K = 5
+#: Cosine similarity (all-MiniLM-L6-v2) below which the best chunk is taken as unrelated.
+MIN_SIMILARITY = 0.3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer with its verified citations.
+
+    ``found`` is False when nothing relevant was retrieved (``text`` is then
+    :data:`NOT_FOUND`). ``citations`` are the valid ones; ``dropped`` the
+    invalid ones that were removed from ``text``. ``retrieval_query`` is what
+    was searched (a chat follow-up is rewritten first).
+    """
+
+    question: str
+    text: str
+    found: bool
+    citations: tuple[Citation, ...]
+    dropped: tuple[Citation, ...]
+    sources: tuple[Source, ...]
+    provider: str
+    model: str | None
+    retrieval_query: str
+    timings: Mapping[str, float] = field(default_factory=dict)
+    trace_id: str | None = None
+
+
+def ask(
+    sm: Any,
+    domain: str,
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    filters: Mapping[str, str] | None = None,
+    retrieval_query: str | None = None,
+    min_similarity: float = MIN_SIMILARITY,
+    trace: bool = True,
+) -> Answer:
+    """Answer ``question`` from ``domain`` with checked citations.
+
+    ``retrieval_query`` replaces the question for retrieval (chat passes the
+    rewritten follow-up). ``trace=False`` skips the MLflow trace.
+    """
+    question = clean_query(question)
+    query = clean_query(retrieval_query) if retrieval_query is not None else question
+    handle = sm.llm()
+    recorder = QuestionTrace(question=question, domain=domain, provider=handle.provider)
+    with recorder.span("retrieve", inputs={"query": query, "k": k}) as span:
+        result = search(sm, domain, query, k=k, filters=filters)
+        span.outputs = {
+            "hits": [
+                {"chunk_id": h.chunk_id, "source": h.source_uri, "page": h.page, "score": h.score}
+                for h in result.hits
+            ],
+            "exact_fallback": result.exact_fallback,
+        }
+    recorder.add_timing("embed", result.timings.get("embed", 0.0))
+    sources = number_sources(result.hits)
+    best = max((h.dense_similarity or 0.0 for h in result.hits), default=0.0)
+    text: str | None = None
+    if sources and best >= min_similarity:
+        with recorder.span("generate", inputs={"sources": len(sources)}) as span:
+            if handle.provider == "extractive":
+                if result.query_vector is None:
+                    raise SearchError("extractive answers need the dense leg")
+                text = extractive_answer(question, result.query_vector, sources, sm.embedder())
+            else:
+                text = generate_answer(handle, question, sources)
+            span.outputs = {"answer": text}
+    if text is None:
+        answer = Answer(
+            question,
+            NOT_FOUND,
+            False,
+            (),
+            (),
+            tuple(sources),
+            handle.provider,
+            handle.model,
+            query,
+            recorder.timings(),
+        )
+        return recorder.finish(sm, answer) if trace else answer
+    with recorder.span("check_citations") as span:
+        checked = check_citations(text, sources)
+        span.outputs = {
+            "valid": len(checked.valid),
+            "dropped": [{"number": c.number, "reason": c.reason} for c in checked.dropped],
+        }
+    found = bool(checked.valid)
+    answer = Answer(
+        question,
+        checked.text if found else NOT_FOUND,
+        found,
+        checked.valid,
+        checked.dropped,
+        tuple(sources),
+        handle.provider,
+        handle.model,
+        query,
+        recorder.timings(),
+    )
+    return recorder.finish(sm, answer) if trace else answer

@@ -1,0 +1,293 @@
+"""``tidyllm domains``, ``ingest``, ``search``, ``ask``, ``chat``, ``eval``: thin calls."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tidyllm.cli.output import console, err_console
+from tidyllm.errors import KnowledgeError
+from tidyllm.redaction import redact
+from tidyllm.session import UnifiedSessionManager
+
+domains_app = typer.Typer(help="Knowledge domains: create, list, show, delete, sync.")
+domains_app.info.no_args_is_help = True
+
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option("--filter", "-f", help="Metadata filter key=value (repeatable; all must match)."),
+]
+
+
+def _filters(expressions: list[str] | None) -> dict[str, str]:
+    from tidyllm.knowledge.search import parse_filter
+
+    return dict(parse_filter(e) for e in expressions or [])
+
+
+def _out(text: object) -> str:
+    """Untrusted text (document content, names) made safe for Rich and free of secrets."""
+    return escape(redact(str(text)))
+
+
+# --- domains ---------------------------------------------------------------------------------
+
+
+@domains_app.command("create")
+def domains_create(
+    name: Annotated[str, typer.Argument(help="Domain name (lower-case letters, digits, - _).")],
+    description: Annotated[str, typer.Option(help="What the domain holds.")] = "",
+    embedder: Annotated[
+        str | None, typer.Option(help="Expected embedder name (default: the configured one).")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(help="Tokens per chunk.")] = 200,
+    overlap: Annotated[int, typer.Option(help="Tokens repeated between chunks.")] = 30,
+    language: Annotated[
+        str, typer.Option(help="Full-text configuration: english, simple (mixed), german, ...")
+    ] = "english",
+) -> None:
+    """Create a knowledge domain; its embedder and chunking are fixed from now on."""
+    from tidyllm.knowledge import create_domain
+
+    with UnifiedSessionManager() as sm:
+        domain = create_domain(
+            sm,
+            name,
+            description=description,
+            embedder=embedder,
+            chunk_size=chunk_size,
+            overlap=overlap,
+            language=language,
+        )
+    console.print(
+        f"created domain {_out(domain.name)} ({_out(domain.embedder)}, {domain.dimension}-d, "
+        f"chunks of {domain.chunk_size} tokens, overlap {domain.chunk_overlap})"
+    )
+
+
+@domains_app.command("list")
+def domains_list() -> None:
+    """List domains with their document and chunk counts."""
+    from tidyllm.knowledge import list_domains
+
+    with UnifiedSessionManager() as sm:
+        rows = list_domains(sm)
+    if not rows:
+        console.print("no domains yet: tidyllm domains create NAME")
+        return
+    table = Table("name", "documents", "chunks", "embedder", "last ingest")
+    for row in rows:
+        last = row.domain.last_ingest_at
+        table.add_row(
+            _out(row.domain.name),
+            str(row.documents),
+            str(row.chunks),
+            _out(row.domain.embedder),
+            last.isoformat(timespec="seconds") if last else "never",
+        )
+    console.print(table)
+
+
+@domains_app.command("show")
+def domains_show(name: Annotated[str, typer.Argument(help="Domain name.")]) -> None:
+    """Show a domain: settings, documents, chunks, last ingest."""
+    from tidyllm.knowledge import show_domain
+
+    with UnifiedSessionManager() as sm:
+        stats = show_domain(sm, name)
+    d = stats.domain
+    last = d.last_ingest_at.isoformat(timespec="seconds") if d.last_ingest_at else "never"
+    for label, value in (
+        ("name", d.name),
+        ("description", d.description or "-"),
+        ("embedder", f"{d.embedder} ({d.dimension}-d)"),
+        ("chunking", f"{d.chunk_size} tokens, overlap {d.chunk_overlap}"),
+        ("language", d.language),
+        ("documents", stats.documents),
+        ("pages", stats.pages),
+        ("chunks", stats.chunks),
+        ("created", d.created_at.isoformat(timespec="seconds")),
+        ("last ingest", last),
+    ):
+        console.print(f"{label:12} {_out(value)}")
+
+
+@domains_app.command("delete")
+def domains_delete(
+    name: Annotated[str, typer.Argument(help="Domain name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a domain with all its documents, chunks and chat sessions."""
+    from tidyllm.knowledge import delete_domain, show_domain
+
+    with UnifiedSessionManager() as sm:
+        stats = show_domain(sm, name)
+        if not yes and not typer.confirm(
+            f"delete domain {name!r} with {stats.documents} document(s) and "
+            f"{stats.chunks} chunk(s)?",
+            default=False,
+        ):
+            raise KnowledgeError(f"domain {name!r} was not deleted")
+        delete_domain(sm, name)
+    console.print(f"deleted domain {_out(name)}")
+
+
+@domains_app.command("sync")
+def domains_sync(
+    name: Annotated[str, typer.Argument(help="Domain name.")],
+    dry_run: Annotated[bool, typer.Option(help="Only report what would be removed.")] = False,
+) -> None:
+    """Remove documents whose source file or object no longer exists."""
+    from tidyllm.knowledge.ingest import sync_domain
+
+    with UnifiedSessionManager() as sm:
+        report = sync_domain(sm, name, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for uri in report.removed:
+        console.print(f"{verb} {_out(uri)}")
+    console.print(
+        f"{verb} {len(report.removed)}, kept {report.kept}, could not check {len(report.unchecked)}"
+    )
+
+
+# --- ingest / search / ask / chat / eval ------------------------------------------------------
+
+
+def ingest(
+    domain: Annotated[str, typer.Argument(help="Domain name.")],
+    sources: Annotated[list[str], typer.Argument(help="Files, folders or s3://bucket/prefix.")],
+    ocr: Annotated[bool, typer.Option(help="OCR scanned pages (needs the OCR extra).")] = False,
+) -> None:
+    """Index files into a domain; unchanged files are skipped, so a rerun resumes."""
+    from tidyllm.knowledge.ingest import ingest as run_ingest
+
+    with (
+        UnifiedSessionManager() as sm,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("ingesting", total=None)
+
+        def step(item) -> None:  # type: ignore[no-untyped-def]
+            progress.advance(task)
+            progress.update(task, description=f"{item.status}: {_out(item.source_uri)}")
+            if item.status == "failed":
+                err_console.print(
+                    f"[red]failed[/] {_out(item.source_uri)}: {_out(item.error)}", highlight=False
+                )
+
+        report = run_ingest(sm, domain, sources, progress=step, ocr=ocr)
+    console.print(
+        f"{report.count('added')} added, {report.count('replaced')} replaced, "
+        f"{report.count('unchanged')} unchanged, {report.count('failed')} failed; "
+        f"{report.chunks} chunks in {report.seconds:.1f}s"
+    )
+    if report.count("failed"):
+        raise typer.Exit(1)
+
+
+def search_command(
+    domain: Annotated[str, typer.Argument(help="Domain name.")],
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
+    filter_: FilterOption = None,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or text.")] = "hybrid",
+) -> None:
+    """Hybrid search (vector + full text) in a domain."""
+    from tidyllm.knowledge import search
+
+    with UnifiedSessionManager() as sm:
+        result = search(sm, domain, query, k=k, filters=_filters(filter_), mode=mode)  # type: ignore[arg-type]
+    if not result.hits:
+        console.print("no results")
+    for rank, hit in enumerate(result.hits, start=1):
+        name = hit.title or hit.source_uri
+        console.print(
+            f"[bold]{rank}.[/] {_out(name)} p.{hit.page}  score {hit.score:.4f}"
+            f"  (dense {_fmt(hit.dense_similarity)}, text {_fmt(hit.text_score)})"
+        )
+        snippet = " ".join(hit.text.split())
+        console.print("   " + _out(snippet[:300] + ("..." if len(snippet) > 300 else "")))
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def print_answer(answer) -> None:  # type: ignore[no-untyped-def]
+    console.print(_out(answer.text))
+    if answer.citations:
+        console.print("\nsources:")
+        seen = set()
+        for c in answer.citations:
+            if c.number in seen:
+                continue
+            seen.add(c.number)
+            console.print(f"  [{c.number}] {_out(c.title or c.source_uri)}, page {c.page}")
+    if answer.dropped:
+        console.print(f"({len(answer.dropped)} invalid citation(s) removed)")
+
+
+def ask_command(
+    domain: Annotated[str, typer.Argument(help="Domain name.")],
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Sources to retrieve.")] = 5,
+    filter_: FilterOption = None,
+) -> None:
+    """Answer a question from a domain, citing document and page."""
+    from tidyllm.answering import ask
+
+    with UnifiedSessionManager() as sm:
+        answer = ask(sm, domain, question, k=k, filters=_filters(filter_))
+    print_answer(answer)
+
+
+def chat_command(
+    domain: Annotated[str, typer.Argument(help="Domain name.")],
+    session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+) -> None:
+    """Chat with a domain; follow-up questions use the conversation (empty line or EOF ends)."""
+    from tidyllm.answering.chat import chat_turn, start_chat
+
+    with UnifiedSessionManager() as sm:
+        session_id = session or start_chat(sm, domain)
+        err_console.print(f"session {session_id} (empty line to quit)")
+        interactive = sys.stdin.isatty()
+        while True:
+            line = input("you> ") if interactive else sys.stdin.readline()
+            if not line or not line.strip():
+                break
+            answer = chat_turn(sm, session_id, line.strip())
+            print_answer(answer)
+            console.print()
+
+
+def eval_command(
+    dataset: Annotated[Path, typer.Option("--dataset", help="BEIR-format dataset folder.")],
+    keep: Annotated[bool, typer.Option(help="Keep the scratch domain.")] = False,
+) -> None:
+    """Retrieval quality (nDCG@10, recall@10/100, MRR@10) for dense, text and hybrid search."""
+    from tidyllm.knowledge.evaluation import METRICS, evaluate
+
+    with UnifiedSessionManager() as sm:
+        report = evaluate(sm, dataset, keep_domain=keep)
+    table = Table("mode", *METRICS, title=f"{report.dataset}: {report.queries} queries")
+    for mode, values in report.results.items():
+        table.add_row(mode, *(f"{values[m]:.4f}" for m in METRICS))
+    console.print(table)
+    where = f"MLflow run {report.run_id}" if report.run_id else "MLflow buffer (server down)"
+    console.print(
+        f"{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f}s; "
+        f"logged to {where}"
+    )

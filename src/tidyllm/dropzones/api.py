@@ -1,0 +1,233 @@
+"""``UnifiedDropZones``: the Python API the CLI calls, one method per command.
+
+from tidyllm import UnifiedDropZones
+drop_zones = UnifiedDropZones()            # settings from the session manager
+drop_zones.drop("report.pdf", zone="finance")
+drop_zones.run_worker(once=True)
+drop_zones.status("finance")
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tidyllm.dropzones.detect import observe
+from tidyllm.dropzones.ledger import FileRow, Ledger
+from tidyllm.dropzones.pipeline import resolve_pipeline
+from tidyllm.dropzones.process import Outcome
+from tidyllm.dropzones.worker import Worker, WorkerSummary
+from tidyllm.dropzones.zone import INCOMING, Zone, open_zones
+from tidyllm.errors import DropZoneError, ObjectExists
+from tidyllm.objectstore.keys import validate_key
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """A declared zone as ``zones list`` shows it."""
+
+    name: str
+    source: str
+    pipeline: str
+    pipeline_version: str
+    domain: str | None
+    enabled: bool
+    allowed_types: tuple[str, ...]
+    max_file_size_mb: float
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Where a dropped file went."""
+
+    zone: str
+    key: str
+    uri: str
+    size: int
+
+
+class UnifiedDropZones:
+    """Drop zones over the session manager's store, database and tracker."""
+
+    def __init__(self, sm: Any | None = None) -> None:
+        if sm is None:
+            from tidyllm.session import UnifiedSessionManager
+
+            sm = UnifiedSessionManager()
+            self._owns_sm = True
+        else:
+            self._owns_sm = False
+        self.sm = sm
+        self.ledger = Ledger(sm)
+
+    def close(self) -> None:
+        """Close the session manager if this object created it."""
+        if self._owns_sm:
+            self.sm.close()
+
+    def __enter__(self) -> UnifiedDropZones:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- zones ----------------------------------------------------------------------------------
+    def zones(self, names: Sequence[str] | None = None) -> list[Zone]:
+        """The enabled zones (all, or those named)."""
+        return open_zones(self.sm, list(names) if names else None)
+
+    def list_zones(self) -> list[ZoneInfo]:
+        """Every declared zone, enabled or not."""
+        out = []
+        for z in self.sm.settings.zones:
+            pipeline = resolve_pipeline(z.pipeline)
+            out.append(
+                ZoneInfo(
+                    z.name,
+                    z.source,
+                    z.pipeline,
+                    pipeline.version,
+                    z.domain,
+                    z.enabled,
+                    tuple(z.allowed_types),
+                    z.max_file_size_mb,
+                )
+            )
+        return out
+
+    def _zone(self, name: str) -> Zone:
+        zone = open_zones(self.sm, [name], include_disabled=True)[0]
+        if not zone.settings.enabled:
+            raise DropZoneError(f"zone {name!r} is disabled")
+        return zone
+
+    # -- drop -----------------------------------------------------------------------------------
+    def drop(self, path: str | os.PathLike[str], *, zone: str, name: str | None = None) -> Dropped:
+        """Upload a local file into the zone's incoming/ (never replacing an object there)."""
+        target = self._zone(zone)
+        path = Path(path)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise DropZoneError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise DropZoneError(f"{str(path)!r} is not a regular file")
+        key = INCOMING + validate_key(name or path.name)
+        try:
+            with open(path, "rb") as data:
+                info = target.store.put_if_absent(key, data)
+        except ObjectExists:
+            raise DropZoneError(
+                f"{name or path.name!r} is already waiting in zone {zone!r}; "
+                "wait until it is processed or drop it under another name"
+            ) from None
+        pipeline = resolve_pipeline(target.settings.pipeline)
+        observe(
+            self.sm,
+            self.ledger,
+            target,
+            pipeline,
+            key[len(INCOMING) :],
+            by="drop",
+            require_quiet=False,
+        )
+        return Dropped(zone, key, target.store.uri(key), info.size)
+
+    # -- workers --------------------------------------------------------------------------------
+    def worker(self, zones: Sequence[str] | None = None, **options: Any) -> Worker:
+        """A :class:`Worker` for the named zones (default: every enabled zone)."""
+        return Worker(self.sm, self.zones(zones), **options)
+
+    def run_worker(
+        self,
+        zones: Sequence[str] | None = None,
+        *,
+        once: bool = False,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        **options: Any,
+    ) -> WorkerSummary:
+        """Process files until stopped, or with ``once=True`` until none are left."""
+        return self.worker(zones, on_outcome=on_outcome, **options).run(once=once)
+
+    def drain(self, zones: Sequence[str] | None = None, **options: Any) -> WorkerSummary:
+        """Process what is there now and return (``run_worker(once=True)``)."""
+        return self.run_worker(zones, once=True, **options)
+
+    # -- reading --------------------------------------------------------------------------------
+    def status(self, zone: str | None = None) -> dict[str, dict[str, Any]]:
+        """Counts by state, oldest pending, recent throughput, per zone."""
+        names = [zone] if zone else [z.name for z in self.sm.settings.zones]
+        if zone:
+            open_zones(self.sm, [zone], include_disabled=True)  # unknown zone -> clear error
+        return {name: self.ledger.status(name) for name in names}
+
+    def history(self, ref: str | int, *, zone: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail of a ledger id or of every version of a key."""
+        rows = self._rows(ref, zone)
+        events = self.ledger.events([r.id for r in rows])
+        out = []
+        for row in rows:
+            out.append(
+                {"file": row.as_dict(), "events": [e for e in events if e["file_id"] == row.id]}
+            )
+        return out
+
+    def _rows(self, ref: str | int, zone: str | None) -> list[FileRow]:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            row = self.ledger.get(int(ref))
+            if row is not None:
+                return [row]
+            if isinstance(ref, int):
+                raise DropZoneError(f"no file with ledger id {ref}")
+        rows = self.ledger.by_key(str(ref), zone)
+        if not rows:
+            raise DropZoneError(f"no file named {str(ref)!r} in the ledger")
+        return rows
+
+    def get(self, file_id: int) -> FileRow:
+        row = self.ledger.get(file_id)
+        if row is None:
+            raise DropZoneError(f"no file with ledger id {file_id}")
+        return row
+
+    # -- retry ----------------------------------------------------------------------------------
+    def retry(
+        self, ids: Sequence[int] | None = None, *, failed: bool = False, zone: str | None = None
+    ) -> list[int]:
+        """Move failed (or dead) files back to incoming/ to be processed again.
+
+        Returns the ids of the new ledger rows. Files with unusable names or that
+        were symlinks cannot be retried (there is nothing safe to move back).
+        """
+        rows = self.ledger.failed(zone) if failed else [self.get(i) for i in ids or ()]
+        new_ids = []
+        for row in rows:
+            if row.state not in ("failed", "dead") or row.location != "failed":
+                raise DropZoneError(f"file #{row.id} is {row.state}, not failed; nothing to retry")
+            if row.kind != "file":
+                raise DropZoneError(
+                    f"file #{row.id} ({row.kind}) cannot be retried; rename and drop it again"
+                )
+            target = self._zone(row.zone)
+            dest = INCOMING + row.key
+            try:
+                target.store.move(row.dest_key, dest, if_absent=True)
+            except ObjectExists:
+                raise DropZoneError(
+                    f"cannot retry #{row.id}: a different file named {row.display_key!r} is "
+                    "waiting in incoming/"
+                ) from None
+            target.store.delete(f"{row.dest_key}.error.json")
+            self.ledger.mark_retried(row, None)
+            before = set(r.id for r in self.ledger.by_key(row.display_key, row.zone))
+            pipeline = resolve_pipeline(target.settings.pipeline)
+            observe(
+                self.sm, self.ledger, target, pipeline, row.key, by="retry", require_quiet=False
+            )
+            after = [r.id for r in self.ledger.by_key(row.display_key, row.zone)]
+            new_ids += [i for i in after if i not in before]
+        return new_ids

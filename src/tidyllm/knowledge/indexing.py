@@ -1,0 +1,260 @@
+"""index_document: one extracted document version → chunks with embeddings in PostgreSQL.
+
+Why it is shaped like this:
+
+* **Idempotent per content hash.** The hash is checked before any work and
+  again under the lock, so re-indexing unchanged content costs one query and
+  changes nothing (not even ``indexed_at``).
+* **Atomic replacement.** The old version's chunks are deleted and the new
+  ones written in one transaction, under a transaction-scoped advisory lock
+  on (domain, source). A concurrent search runs on one snapshot and sees
+  either the old version or the new one - never both, never neither.
+* **Slow work outside the transaction.** Chunking and embedding happen before
+  the transaction opens, so locks are held only for the writes (COPY).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from pgvector import HalfVector
+from psycopg.types.json import Jsonb
+
+from tidyllm.errors import KnowledgeError
+from tidyllm.knowledge.chunker import Chunk, Chunker
+from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
+
+MAX_URI_CHARS = 4096
+MAX_METADATA_ITEMS = 64
+_COPY = (
+    "COPY chunks (domain_id, document_id, ordinal, page, start_char, end_char, heading, "
+    "token_count, text, metadata, dimension, embedding, language) FROM STDIN"
+)
+
+Status = Literal["added", "replaced", "unchanged"]
+
+
+@dataclass(frozen=True)
+class IndexedVersion:
+    """What :func:`index_document` did.
+
+    ``status`` is ``added`` (a new source), ``replaced`` (a new version of a
+    known source; ``replaced_version`` names the old one) or ``unchanged``
+    (same content hash: nothing was written). ``timings`` are seconds spent
+    chunking, embedding and writing.
+    """
+
+    document_id: int
+    domain: str
+    source_uri: str
+    version: str
+    content_hash: str
+    status: Status
+    chunks: int
+    pages: int
+    replaced_version: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=16)
+def chunker_for(chunk_size: int, overlap: int) -> Chunker:
+    """A shared chunker per setting (it is thread-safe; loading its tokenizer costs ~40 ms)."""
+    return Chunker(chunk_size=chunk_size, overlap=overlap)
+
+
+def _check_text(label: str, value: object, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise KnowledgeError(f"{label} must be a string, got {type(value).__name__}")
+    if required and not value.strip():
+        raise KnowledgeError(f"{label} must not be empty")
+    if "\x00" in value:
+        raise KnowledgeError(f"{label} must not contain NUL characters")
+    if len(value) > MAX_URI_CHARS:
+        raise KnowledgeError(f"{label} is longer than {MAX_URI_CHARS} characters")
+    return value
+
+
+def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(metadata, Mapping):
+        raise KnowledgeError("metadata must be a mapping of str to str")
+    if len(metadata) > MAX_METADATA_ITEMS:
+        raise KnowledgeError(f"metadata has more than {MAX_METADATA_ITEMS} items")
+    clean: dict[str, str] = {}
+    for key, value in metadata.items():
+        _check_text("metadata key", key)
+        _check_text(f"metadata[{key!r}]", value, required=False)
+        clean[key] = value
+    return clean
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its heading (context the text may lack), then the text."""
+    if chunk.heading and chunk.heading not in chunk.text:
+        return f"{chunk.heading}\n{chunk.text}"
+    return chunk.text
+
+
+def _clean(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; everything else is stored exactly."""
+    return text.replace("\x00", " ")
+
+
+def index_document(
+    sm: Any,
+    *,
+    domain: str,
+    document: Any,
+    source_uri: str,
+    version: str,
+    content_hash: str,
+    title: str | None = None,
+    metadata: Mapping[str, str] = {},
+) -> IndexedVersion:
+    """Index one version of a document into ``domain``; replaces that source's previous version.
+
+    ``document`` is an :class:`~tidyllm.extraction.ExtractedDocument`.
+    ``metadata`` (str → str) is stored on the document and copied to its
+    chunks, where search filters match it. Raises :class:`KnowledgeError` for
+    invalid input or a document without any text, :class:`DomainNotFound`,
+    :class:`EmbedderMismatch`.
+    """
+    _check_text("source_uri", source_uri)
+    _check_text("version", version)
+    _check_text("content_hash", content_hash)
+    if title is not None:
+        _check_text("title", title, required=False)
+    meta = _check_metadata(metadata)
+    pages = getattr(document, "pages", None)
+    if pages is None:
+        raise KnowledgeError("document must be an ExtractedDocument (it has no pages)")
+    title = title if title is not None else getattr(document, "title", None)
+
+    with sm.connection() as conn:
+        dom = get_domain(conn, domain)
+        row = _current(conn, dom.id, source_uri)
+    if row is not None and row[1] == content_hash:
+        return _unchanged(dom, source_uri, row)
+
+    embedder = sm.embedder()
+    check_embedder(dom, embedder)
+    started = time.perf_counter()
+    chunks = chunker_for(dom.chunk_size, dom.chunk_overlap).chunk(pages)
+    if not chunks:
+        raise KnowledgeError(
+            f"{source_uri}: the document has no text to index ({len(pages)} page(s), all empty)"
+        )
+    chunked = time.perf_counter()
+    vectors = embedder.embed(
+        [embedding_text(c) for c in chunks], batch_size=sm.settings.embedder.batch_size
+    )
+    embedded = time.perf_counter()
+    result = _write(
+        sm, dom, document, chunks, vectors, source_uri, version, content_hash, title, meta
+    )
+    written = time.perf_counter()
+    timings = {"chunk": chunked - started, "embed": embedded - chunked, "write": written - embedded}
+    return IndexedVersion(**{**result.__dict__, "timings": timings})
+
+
+def _current(conn: Any, domain_id: int, source_uri: str) -> tuple[Any, ...] | None:
+    return conn.execute(
+        "SELECT id, content_hash, version, chunk_count, page_count FROM documents "
+        "WHERE domain_id = %s AND source_uri = %s",
+        (domain_id, source_uri),
+    ).fetchone()
+
+
+def _unchanged(dom: Domain, source_uri: str, row: tuple[Any, ...]) -> IndexedVersion:
+    return IndexedVersion(
+        document_id=row[0],
+        domain=dom.name,
+        source_uri=source_uri,
+        version=row[2],
+        content_hash=row[1],
+        status="unchanged",
+        chunks=row[3],
+        pages=row[4],
+    )
+
+
+def _write(
+    sm: Any,
+    dom: Domain,
+    document: Any,
+    chunks: list[Chunk],
+    vectors: Any,
+    source_uri: str,
+    version: str,
+    content_hash: str,
+    title: str | None,
+    meta: dict[str, str],
+) -> IndexedVersion:
+    """Replace the source's chunks in one transaction, under a per-source advisory lock."""
+    pages = len(document.pages)
+    with sm.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (source_uri, dom.id))
+        row = _current(conn, dom.id, source_uri)
+        if row is not None and row[1] == content_hash:
+            return _unchanged(dom, source_uri, row)  # indexed meanwhile by someone else
+        values = (
+            version,
+            content_hash,
+            title,
+            getattr(document, "mime", None),
+            Jsonb(meta),
+            pages,
+            len(chunks),
+            bool(getattr(document, "ocr", False)),
+        )
+        if row is None:
+            document_id = conn.execute(
+                "INSERT INTO documents (version, content_hash, title, mime, metadata, "
+                "page_count, chunk_count, ocr, domain_id, source_uri) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (*values, dom.id, source_uri),
+            ).fetchone()[0]
+        else:
+            document_id = row[0]
+            conn.execute("DELETE FROM chunks WHERE document_id = %s", (document_id,))
+            conn.execute(
+                "UPDATE documents SET version = %s, content_hash = %s, title = %s, mime = %s, "
+                "metadata = %s, page_count = %s, chunk_count = %s, ocr = %s, "
+                "indexed_at = now() WHERE id = %s",
+                (*values, document_id),
+            )
+        meta_json = Jsonb(meta)
+        with conn.cursor() as cur, cur.copy(_COPY) as copy:
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                copy.write_row(
+                    (
+                        dom.id,
+                        document_id,
+                        chunk.index,
+                        chunk.page,
+                        chunk.start,
+                        chunk.end,
+                        None if chunk.heading is None else _clean(chunk.heading),
+                        chunk.token_count,
+                        _clean(chunk.text),
+                        meta_json,
+                        dom.dimension,
+                        HalfVector(vector),
+                        dom.language,
+                    )
+                )
+        conn.execute("UPDATE domains SET last_ingest_at = now() WHERE id = %s", (dom.id,))
+    return IndexedVersion(
+        document_id=document_id,
+        domain=dom.name,
+        source_uri=source_uri,
+        version=version,
+        content_hash=content_hash,
+        status="added" if row is None else "replaced",
+        chunks=len(chunks),
+        pages=pages,
+        replaced_version=None if row is None else row[2],
+    )

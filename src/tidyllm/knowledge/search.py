@@ -1,0 +1,284 @@
+"""Hybrid search: pgvector cosine (HNSW) + PostgreSQL full text, fused by reciprocal rank.
+
+Why it is built this way:
+
+* **One statement, one snapshot.** Both legs and the fusion run as one SQL
+  statement inside a REPEATABLE READ transaction, so a document being
+  re-indexed concurrently is seen entirely old or entirely new.
+* **Filters that still return k.** Domain and metadata filters are applied
+  inside the HNSW scan with pgvector 0.8's iterative scans
+  (``hnsw.iterative_scan = relaxed_order``, bounded by ``hnsw.max_scan_tuples``);
+  the candidates are re-sorted by exact distance afterwards. If the index scan
+  still yields fewer than ``k`` rows (a filter so selective the scan budget
+  ran out), the dense leg is re-run as an exact scan over the filtered rows,
+  so k results come back whenever k rows match. ``exact_fallback`` says so.
+* **RRF** (``1 / (rrf_k + rank)`` summed over the legs, ``rrf_k`` = 60 by
+  default) needs no score calibration between cosine and ``ts_rank``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pgvector import HalfVector
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from tidyllm.errors import SearchError
+from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
+from tidyllm.knowledge.fulltext import or_tsquery, query_lexemes
+
+Mode = Literal["hybrid", "dense", "text"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "text")
+MAX_K = 1000
+MAX_QUERY_CHARS = 1_000_000
+DEFAULT_RRF_K = 60
+MAX_SCAN_TUPLES = 100_000
+
+_DENSE = """
+dense_raw AS MATERIALIZED (
+    SELECT id, embedding::halfvec({dim}) <=> %(qv)s::halfvec({dim}) AS distance
+    FROM chunks
+    WHERE dimension = {dim} AND domain_id = %(domain_id)s {filter}
+    ORDER BY embedding::halfvec({dim}) <=> %(qv)s::halfvec({dim})
+    LIMIT %(n)s
+),
+dense AS (
+    SELECT id, distance, row_number() OVER (ORDER BY distance, id) AS rank FROM dense_raw
+)"""
+_NO_DENSE = """
+dense AS (SELECT NULL::bigint AS id, NULL::float8 AS distance, NULL::bigint AS rank WHERE false)"""
+_TEXT = """
+text_raw AS MATERIALIZED (
+    SELECT id, ts_rank(tsv, %(tsq)s::tsquery, 1) AS score
+    FROM chunks
+    WHERE domain_id = %(domain_id)s AND tsv @@ %(tsq)s::tsquery {filter}
+    ORDER BY score DESC, id
+    LIMIT %(n)s
+),
+text AS (
+    SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_raw
+)"""
+_NO_TEXT = """
+text AS (SELECT NULL::bigint AS id, NULL::float4 AS score, NULL::bigint AS rank WHERE false)"""
+_FUSE = """
+fused AS (
+    SELECT coalesce(d.id, t.id) AS id, d.rank AS dense_rank, 1 - d.distance AS dense_similarity,
+           t.rank AS text_rank, t.score AS text_score,
+           coalesce(1.0 / (%(rrf_k)s + d.rank), 0) + coalesce(1.0 / (%(rrf_k)s + t.rank), 0) AS rrf
+    FROM dense d FULL OUTER JOIN text t ON d.id = t.id
+)
+SELECT c.id, c.document_id, doc.source_uri, doc.title, c.page, c.start_char, c.end_char,
+       c.heading, c.text, c.metadata, f.rrf::float8, f.dense_similarity::float8,
+       f.text_score::float8, f.dense_rank, f.text_rank
+FROM fused f
+JOIN chunks c ON c.id = f.id
+JOIN documents doc ON doc.id = c.document_id
+ORDER BY f.rrf DESC, f.dense_rank NULLS LAST, c.id
+LIMIT %(k)s"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk: its text, where it comes from, and how each leg scored it.
+
+    ``score`` is the mode's ranking score: the RRF sum for ``hybrid``, cosine
+    similarity for ``dense``, ``ts_rank`` for ``text``. ``dense_similarity``
+    and ``text_score`` are None when that leg did not return the chunk.
+    """
+
+    chunk_id: int
+    document_id: int
+    source_uri: str
+    title: str | None
+    page: int
+    start: int
+    end: int
+    heading: str | None
+    text: str
+    metadata: Mapping[str, str]
+    score: float
+    dense_similarity: float | None
+    text_score: float | None
+    dense_rank: int | None
+    text_rank: int | None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits in rank order, plus what happened: timings (seconds) and whether exact search ran."""
+
+    domain: str
+    query: str
+    mode: str
+    k: int
+    hits: list[Hit]
+    exact_fallback: bool = False
+    timings: Mapping[str, float] = field(default_factory=dict)
+    query_vector: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+
+def clean_query(query: object) -> str:
+    """The query to search for, or a clear :class:`SearchError`."""
+    if not isinstance(query, str):
+        raise SearchError(f"the query must be text, not {type(query).__name__}")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(
+            f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}"
+        )
+    cleaned = query.replace("\x00", " ").strip()
+    if not cleaned:
+        raise SearchError("the query is empty")
+    return cleaned
+
+
+def check_filters(filters: Mapping[str, str] | None) -> dict[str, str]:
+    """Metadata filters (exact ``key = value`` matches, all must hold) or a clear error."""
+    if filters is None:
+        return {}
+    if not isinstance(filters, Mapping):
+        raise SearchError("filters must be a mapping of metadata key to value")
+    clean: dict[str, str] = {}
+    for key, value in filters.items():
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise SearchError(f"filter {key!r}={value!r}: keys and values must be non-empty text")
+        if "\x00" in key or "\x00" in value:
+            raise SearchError("filters must not contain NUL characters")
+        clean[key] = value
+    return clean
+
+
+def parse_filter(expression: str) -> tuple[str, str]:
+    """``key=value`` → ``(key, value)`` (the CLI's ``--filter`` syntax)."""
+    key, sep, value = expression.partition("=")
+    if not sep or not key.strip():
+        raise SearchError(f"filter {expression!r} must look like key=value")
+    return key.strip(), value
+
+
+def search(
+    sm: Any,
+    domain: str,
+    query: str,
+    *,
+    k: int = 10,
+    filters: Mapping[str, str] | None = None,
+    mode: Mode = "hybrid",
+    rrf_k: int = DEFAULT_RRF_K,
+    candidates: int | None = None,
+    ef_search: int | None = None,
+    query_vector: np.ndarray | None = None,
+) -> SearchResult:
+    """Search ``domain`` for ``query``; returns up to ``k`` hits (exactly k when k chunks match).
+
+    ``candidates`` is how many rows each leg contributes to the fusion
+    (default ``max(50, 2k)``); ``ef_search`` the HNSW search breadth (default
+    ``candidates``). ``query_vector`` skips embedding the query (it must come
+    from the domain's embedder). ``filters`` match document metadata exactly.
+    """
+    text = clean_query(query)
+    meta = check_filters(filters)
+    if mode not in MODES:
+        raise SearchError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    for label, value, low, high in (
+        ("k", k, 1, MAX_K),
+        ("rrf_k", rrf_k, 1, 10_000),
+        ("candidates", candidates if candidates is not None else 1, 1, MAX_K),
+        ("ef_search", ef_search if ef_search is not None else 1, 1, 1000),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SearchError(f"{label} must be an integer from {low} to {high}, got {value!r}")
+    n = candidates if candidates is not None else min(MAX_K, max(50, 2 * k))
+    n = max(n, k)
+    ef = ef_search if ef_search is not None else min(1000, max(100, n))
+
+    timings: dict[str, float] = {}
+    with sm.connection() as conn:
+        dom = get_domain(conn, domain)
+        conn.commit()
+    vector = None
+    if mode != "text":
+        started = time.perf_counter()
+        vector = _query_vector(sm, dom, text, query_vector)
+        timings["embed"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    with sm.connection() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+            "set_config('hnsw.ef_search', %s, true), set_config('hnsw.max_scan_tuples', %s, true)",
+            (str(ef), str(MAX_SCAN_TUPLES)),
+        )
+        tsq = None
+        if mode != "dense":
+            tsq = or_tsquery(query_lexemes(conn, dom.language, text))
+        use_text = tsq is not None and mode != "dense"
+        params = {
+            "qv": None if vector is None else HalfVector(vector),
+            "domain_id": dom.id,
+            "filter": Jsonb(meta),
+            "n": n,
+            "tsq": tsq,
+            "rrf_k": rrf_k,
+            "k": k,
+        }
+        statement = _statement(dom, mode != "text", use_text, bool(meta))
+        rows = conn.execute(statement, params).fetchall()
+        exact = False
+        if mode != "text" and len(rows) < k:
+            conn.execute("SELECT set_config('enable_indexscan', 'off', true)")
+            rows = conn.execute(statement, params).fetchall()
+            exact = True
+    timings["retrieve"] = time.perf_counter() - started
+    hits = [_hit(row, mode) for row in rows]
+    return SearchResult(dom.name, text, mode, k, hits, exact, timings, vector)
+
+
+def _query_vector(sm: Any, dom: Domain, text: str, given: np.ndarray | None) -> np.ndarray:
+    if given is not None:
+        vector = np.asarray(given, dtype=np.float32).reshape(-1)
+        if vector.shape[0] != dom.dimension:
+            raise SearchError(
+                f"query_vector has {vector.shape[0]} dimensions; domain {dom.name!r} uses "
+                f"{dom.dimension}"
+            )
+        return vector
+    embedder = sm.embedder()
+    check_embedder(dom, embedder)
+    return embedder.embed_query(text)
+
+
+def _statement(dom: Domain, use_dense: bool, use_text: bool, filtered: bool) -> sql.Composed:
+    condition = sql.SQL("AND metadata @> %(filter)s" if filtered else "")
+    dim = sql.Literal(dom.dimension)
+    dense = sql.SQL(_DENSE).format(dim=dim, filter=condition) if use_dense else sql.SQL(_NO_DENSE)
+    text = sql.SQL(_TEXT).format(filter=condition) if use_text else sql.SQL(_NO_TEXT)
+    return sql.SQL("WITH {dense},{text},{fuse}").format(dense=dense, text=text, fuse=sql.SQL(_FUSE))
+
+
+def _hit(row: tuple[Any, ...], mode: str) -> Hit:
+    (chunk_id, document_id, uri, title, page, start, end, heading, text, metadata) = row[:10]
+    rrf, dense_similarity, text_score, dense_rank, text_rank = row[10:]
+    score = {"hybrid": rrf, "dense": dense_similarity, "text": text_score}[mode]
+    return Hit(
+        chunk_id=chunk_id,
+        document_id=document_id,
+        source_uri=uri,
+        title=title,
+        page=page,
+        start=start,
+        end=end,
+        heading=heading,
+        text=text,
+        metadata=dict(metadata or {}),
+        score=float(score) if score is not None else 0.0,
+        dense_similarity=None if dense_similarity is None else float(dense_similarity),
+        text_score=None if text_score is None else float(text_score),
+        dense_rank=dense_rank,
+        text_rank=text_rank,
+    )

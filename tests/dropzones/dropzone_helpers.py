@@ -1,0 +1,84 @@
+"""Shared helpers for the drop-zone tests: sessions, zones, and reading a zone's folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tidyllm.dropzones import UnifiedDropZones
+from tidyllm.session import UnifiedSessionManager
+
+
+def zone_conf(name: str, source: str, **extra: Any) -> dict[str, Any]:
+    conf = {"name": name, "source": source, "pipeline": "archive", "quiet_period": 0.0}
+    conf.update(extra)
+    return conf
+
+
+def open_dz(data_dir: Path, database_url: str, zones: list[dict], **more: Any) -> UnifiedDropZones:
+    sm = UnifiedSessionManager(
+        data_dir=str(data_dir), database={"url": database_url}, zones=zones, **more
+    )
+    return UnifiedDropZones(sm)
+
+
+def tree(root: Path) -> dict[str, list[str]]:
+    """Names under a local zone's three folders (relative), symlinks included."""
+    out: dict[str, list[str]] = {}
+    for folder in ("incoming", "processed", "failed"):
+        base = root / folder
+        names = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            for name in filenames + [d for d in dirnames if os.path.islink(Path(dirpath, d))]:
+                names.append(os.path.relpath(Path(dirpath, name), base))
+        out[folder] = sorted(names)
+    return out
+
+
+def rows(dz: UnifiedDropZones, zone: str | None = None) -> list[dict[str, Any]]:
+    with dz.sm.connection() as conn:
+        cur = conn.execute(
+            "SELECT * FROM files WHERE %(z)s::text IS NULL OR zone = %(z)s ORDER BY id",
+            {"z": zone},
+        )
+        names = [d.name for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def cli_args(*args: str) -> list[str]:
+    """A subprocess argument list running the real `tidyllm` CLI."""
+    return [sys.executable, "-c", "from tidyllm.cli.main import run; run()", *args]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+class BackgroundWorker:
+    """A Worker.run() in a thread, stopped (gracefully) on exit."""
+
+    def __init__(self, dz: UnifiedDropZones, zones=None, **options: Any) -> None:
+        import threading
+
+        self.worker = dz.worker(zones, **options)
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self.worker
+
+    def __exit__(self, *exc: object) -> None:
+        self.worker.stop()
+        self.thread.join(30)
+        assert not self.thread.is_alive()

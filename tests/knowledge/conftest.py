@@ -1,0 +1,76 @@
+"""Fixtures for the knowledge tests: a session manager on a fresh database, and the Fed report
+indexed once per module (embedding its ~110 chunks with the real model takes a while)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
+if not FED_PDF.exists():  # the corpus lives next to the checkout: ../shared/corpus
+    FED_PDF = Path(__file__).resolve().parents[3] / "shared" / "corpus" / FED_PDF.name
+PATENT_PDF = FED_PDF.with_name("us-patent-12290739.pdf")
+DATASET = Path(__file__).resolve().parents[2] / "datasets" / "fed-sr-2015"
+
+
+@pytest.fixture
+def sm(data_dir: Path, database_url: str):
+    """A session manager on a fresh, migrated database (default MiniLM embedder)."""
+    from tidyllm.session import UnifiedSessionManager
+
+    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
+        yield manager
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) -> str:
+    """Environment for in-process CLI runs against the fresh database."""
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
+    return database_url
+
+
+@pytest.fixture(scope="module")
+def module_database(postgres) -> Iterator[str]:
+    """A fresh database shared by the tests of one module (dropped afterwards)."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres.url.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(postgres.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def fed(module_database: str):
+    """(session manager, IndexedVersion): the Fed report extracted and indexed into 'fed'."""
+    from tidyllm.extraction import extract
+    from tidyllm.knowledge import create_domain, index_document
+    from tidyllm.session import UnifiedSessionManager
+
+    root = Path(tempfile.mkdtemp(prefix="tidyllm-knowledge-"))
+    try:
+        with UnifiedSessionManager(data_dir=root, database={"url": module_database}) as manager:
+            create_domain(manager, "fed", description="Fed OIG report 2015-SR-B-018")
+            document = extract(FED_PDF)
+            indexed = index_document(
+                manager,
+                domain="fed",
+                document=document,
+                source_uri=FED_PDF.resolve().as_uri(),
+                version="2015-10-29",
+                content_hash="fed-sha",
+                title="OIG 2015-SR-B-018",
+                metadata={"kind": "report"},
+            )
+            with manager.connection() as conn:  # as autovacuum would: term statistics
+                conn.execute("ANALYZE chunks")
+            yield manager, indexed
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

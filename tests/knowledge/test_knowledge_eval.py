@@ -1,0 +1,135 @@
+"""Retrieval evaluation on BEIR-format data: metrics, dataset validation, CLI and MLflow run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from conftest import DATASET
+from tidyllm.errors import KnowledgeError
+from tidyllm.knowledge.evaluation import evaluate, load_beir, mrr, ndcg, recall
+
+CORPUS = {
+    "d1": ("Capital", "Banks hold capital buffers to absorb losses in a severe recession."),
+    "d2": ("Liquidity", "The liquidity coverage ratio requires enough high-quality liquid assets."),
+    "d3": ("Validation", "Independent reviewers challenge each model's conceptual soundness."),
+    "d4": ("Inventory", "A model inventory records inputs, outputs and the last update date."),
+    "d5": ("Weather", "Sunny skies and a light breeze are expected tomorrow."),
+}
+QUERIES = {
+    "q1": "what absorbs bank losses in a recession",
+    "q2": "who challenges model soundness",
+    "q3": "what does a model inventory record",
+}
+QRELS = [("q1", "d1", 1), ("q2", "d3", 2), ("q3", "d4", 1)]
+
+
+def _write(root: Path, corpus=CORPUS, queries=QUERIES, qrels=QRELS) -> Path:
+    (root / "qrels").mkdir(parents=True, exist_ok=True)
+    (root / "corpus.jsonl").write_text(
+        "".join(
+            json.dumps({"_id": k, "title": t, "text": x}) + "\n" for k, (t, x) in corpus.items()
+        )
+    )
+    (root / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items())
+    )
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in qrels)
+    )
+    return root
+
+
+def test_metrics_match_hand_computed_values() -> None:
+    relevant = {"a": 2, "b": 1}
+    assert ndcg(["a", "b", "c"], relevant, 10) == pytest.approx(1.0)
+    expected = (1 / math.log2(3) + 2 / math.log2(4)) / (2 + 1 / math.log2(3))
+    assert ndcg(["x", "b", "a"], relevant, 10) == pytest.approx(expected)
+    assert recall(["x", "b"], relevant, 10) == 0.5
+    assert recall(["x"] * 10 + ["a"], relevant, 10) == 0.0
+    assert mrr(["x", "y", "b"], relevant, 10) == pytest.approx(1 / 3)
+    assert ndcg([], relevant, 10) == 0.0 and mrr([], relevant, 10) == 0.0
+
+
+def test_evaluate_reports_every_mode(sm, tmp_path: Path) -> None:
+    report = evaluate(sm, _write(tmp_path / "tiny"), log_run=False)
+    assert (report.queries, report.documents) == (3, 5)
+    assert set(report.results) == {"hybrid", "dense", "text"}
+    for values in report.results.values():
+        assert set(values) == {"ndcg@10", "recall@10", "recall@100", "mrr@10"}
+        assert all(0.0 <= v <= 1.0 for v in values.values())
+    assert report.results["hybrid"]["recall@10"] == 1.0
+    assert report.results["dense"]["mrr@10"] == 1.0
+    with sm.connection() as conn:  # the scratch domain is gone
+        assert conn.execute("SELECT count(*) FROM domains").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: (r / "corpus.jsonl").unlink(), "no corpus.jsonl"),
+        (lambda r: (r / "qrels" / "test.tsv").unlink(), "no qrels/test.tsv"),
+        (lambda r: (r / "queries.jsonl").write_text("{not json\n"), "not JSON"),
+        (lambda r: (r / "queries.jsonl").write_text('{"text": "no id"}\n'), "no string _id"),
+        (lambda r: (r / "qrels" / "test.tsv").write_text("q1\tmissing\t1\n"), "unknown"),
+        (lambda r: (r / "qrels" / "test.tsv").write_text("q1\td1\thigh\n"), "not an integer"),
+        (lambda r: (r / "qrels" / "test.tsv").write_text("q1 d1 1\n"), "3 tab-separated"),
+        (
+            lambda r: (r / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n"),
+            "no judgements",
+        ),
+    ],
+)
+def test_broken_datasets_are_clear_errors(tmp_path: Path, mutate, message) -> None:
+    root = _write(tmp_path / "bad")
+    mutate(root)
+    with pytest.raises(KnowledgeError, match=message):
+        load_beir(root)
+    with pytest.raises(KnowledgeError, match="does not exist"):
+        load_beir(tmp_path / "nowhere")
+
+
+def test_the_fed_dataset_loads() -> None:
+    data = load_beir(DATASET)
+    assert len(data.queries) >= 30 and len(data.corpus) >= 30
+    assert all(data.qrels[q] for q in data.qrels)
+
+
+def test_eval_cli_prints_a_table_and_logs_an_mlflow_run(
+    cli, cli_env, tmp_path, monkeypatch, mlflow_server
+) -> None:
+    monkeypatch.setenv("TIDYLLM_MLFLOW__TRACKING_URI", mlflow_server.url)
+    monkeypatch.setenv("TIDYLLM_MLFLOW__EXPERIMENT", "knowledge-eval")
+    result = cli("eval", "--dataset", str(_write(tmp_path / "tiny")))
+    assert result.exit_code == 0, result.output
+    for word in ("hybrid", "dense", "text", "ndcg@10", "recall@100", "mrr@10", "MLflow run"):
+        assert word in result.output
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(mlflow_server.url)
+    experiment = client.get_experiment_by_name("knowledge-eval")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.params["dataset"] == "tiny"
+    assert 0.0 <= run.data.metrics["hybrid.ndcg_at_10"] <= 1.0
+    assert {f"{m}.recall_at_100" for m in ("hybrid", "dense", "text")} <= set(run.data.metrics)
+
+
+def test_dataset_questions_have_their_answers_on_the_listed_pages() -> None:
+    """The labelled set's answer phrases are on the first page each question lists."""
+    queries = [json.loads(line) for line in (DATASET / "queries.jsonl").read_text().splitlines()]
+    corpus = {
+        row["_id"]: row["text"]
+        for row in map(json.loads, (DATASET / "corpus.jsonl").read_text().splitlines())
+    }
+    assert len(queries) >= 30
+    squash = lambda s: " ".join(s.replace("\ufffe", "").split()).casefold()  # noqa: E731
+    for query in queries:
+        first = query["metadata"]["pages"]
+        page = [
+            p for p in first if squash(query["metadata"]["answer"]) in squash(corpus[f"page-{p}"])
+        ]
+        assert page, query["_id"]
