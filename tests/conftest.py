@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,19 +79,51 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
-    """A fresh, empty database on the shared server, dropped after the test."""
+@contextmanager
+def fresh_database(server: EmbeddedPostgres, prefix: str) -> Iterator[str]:
+    """Create an empty database on ``server``; yield its URL; drop it afterwards."""
     import uuid
 
     import psycopg
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres.url, autocommit=True) as conn:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres.url.replace("/postgres?", f"/{name}?")
-    with psycopg.connect(postgres.url, autocommit=True) as conn:
+    yield server.url.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh, empty database on the shared server, dropped after the test."""
+    with fresh_database(postgres, "t") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database(postgres: EmbeddedPostgres) -> Iterator[str]:
+    """A fresh database shared by the tests of one module (dropped afterwards)."""
+    with fresh_database(postgres, "m") as url:
+        yield url
+
+
+@pytest.fixture
+def debug_log(tmp_path: Path) -> Iterator[Path]:
+    """Everything logged at DEBUG, through a real file handler on the root logger."""
+    import logging
+
+    path = tmp_path / "debug.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield path
+    root.removeHandler(handler)
+    handler.close()
+    root.setLevel(old_level)
 
 
 @pytest.fixture

@@ -45,22 +45,6 @@ def assert_clean(data: str | bytes, where: str) -> None:
 
 
 @pytest.fixture
-def debug_log(tmp_path):
-    """Everything logged at DEBUG, through a real file handler on the root logger."""
-    path = tmp_path / "dz-debug.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    handler.close()
-    root.setLevel(old_level)
-
-
-@pytest.fixture
 def canary_zones(monkeypatch, tmp_path, data_dir, database_url, s3_bucket, moto_s3, mlflow_server):
     """Settings (environment + settings file) with two zones and a canary in every secret."""
     local_root = tmp_path / "local-zone"

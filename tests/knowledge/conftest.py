@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
@@ -34,17 +31,6 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) 
     monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
     monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
     return database_url
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres) -> Iterator[str]:
-    """A fresh database shared by the tests of one module (dropped afterwards)."""
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres.url.replace("/postgres?", f"/{name}?")
-    with psycopg.connect(postgres.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

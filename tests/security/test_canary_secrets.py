@@ -35,22 +35,6 @@ def assert_clean(text: str, where: str) -> None:
 
 
 @pytest.fixture
-def debug_log(tmp_path):
-    """Everything logged at DEBUG, through a real file handler on the root logger."""
-    path = tmp_path / "debug.log"
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    handler.close()
-    root.setLevel(old_level)
-
-
-@pytest.fixture
 def canary_env(monkeypatch, data_dir, database_url, s3_bucket, moto_s3, mlflow_server):
     """Settings where every secret is a canary, each through a different source."""
     monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
