@@ -7,6 +7,7 @@ results and owns their lifecycle.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -166,6 +167,44 @@ def mlflow_tracking_uri(settings: Settings) -> str:
     root = Path(settings.data_dir).expanduser().resolve() / "mlflow"
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def probe_mlflow_store(tracking_uri: str, timeout: float) -> str | None:
+    """A one-experiment search without importing MLflow (which alone takes seconds).
+
+    HTTP(S) servers get the REST call ``experiments/search``; a local SQLite store
+    is opened read-only. Returns None where this cannot answer (another scheme,
+    or a store not created yet): the caller then asks through ``MlflowClient``.
+    """
+    import sqlite3
+
+    import httpx
+
+    if tracking_uri.startswith(("http://", "https://")):
+        url = tracking_uri.rstrip("/") + "/api/2.0/mlflow/experiments/search"
+        try:
+            response = httpx.post(url, json={"max_results": 1}, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable("mlflow", f"{tracking_uri}: {redact(exc)}") from None
+        if response.status_code in (401, 403):
+            return None  # authenticated servers: let MlflowClient apply its credentials
+        if response.status_code != 200:
+            detail = f"{tracking_uri} answered HTTP {response.status_code}"
+            raise ServiceUnavailable("mlflow", detail)
+        return f"{tracking_uri} answers an experiment search"
+    if tracking_uri.startswith("sqlite:///"):
+        path = Path(tracking_uri[len("sqlite:///") :])
+        if not path.exists():
+            return None
+        try:
+            with contextlib.closing(
+                sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=timeout)
+            ) as conn:
+                conn.execute("SELECT experiment_id FROM experiments LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise ServiceUnavailable("mlflow", f"local store {path}: {exc}") from None
+        return f"local store {path} answers an experiment search"
+    return None
 
 
 def point_mlflow_tracer(tracking_uri: str) -> None:

@@ -8,6 +8,7 @@ from tidyllm.credentials import resolve_secret
 from tidyllm.db import migration_head
 from tidyllm.db.dsn import describe
 from tidyllm.errors import CredentialError, ServiceUnavailable
+from tidyllm.session.clients import mlflow_tracking_uri, probe_mlflow_store
 from tidyllm.session.health import Probe
 from tidyllm.settings import SECRET_FIELDS, SECRET_PREFIX, get_path
 
@@ -65,10 +66,14 @@ def _database(sm: UnifiedSessionManager) -> tuple[str, str]:
 
 
 def _mlflow(sm: UnifiedSessionManager) -> tuple[str, str]:
-    tracker = sm.tracker()
-    pending = tracker.pending()
+    from tidyllm.tracking import RunBuffer
+
+    pending = RunBuffer(sm.data_dir / "tracking-buffer").count()
+    uri = mlflow_tracking_uri(sm.settings)
     try:
-        detail = tracker.probe()
+        detail = probe_mlflow_store(uri, sm.settings.mlflow.request_timeout)
+        if detail is None:  # no fast path for this store: search through MlflowClient
+            detail = sm.tracker().probe().split(";")[0]
     except ServiceUnavailable as exc:
         detail = f"{exc.detail}; {pending} run(s) buffered on disk"
         raise ServiceUnavailable("mlflow", detail) from None
