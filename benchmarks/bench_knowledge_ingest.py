@@ -2,9 +2,10 @@
 
     python benchmarks/bench_knowledge_ingest.py [--copies 19]
 
-Corpus: the Fed OIG report (../shared/corpus) extracted once, then ``--copies``
-variants of it (each copy's pages in a different order, each a distinct
-source), about 110 chunks per copy: 19 copies ≈ 2,100 chunks. Real
+Corpus (``_knowledge_corpus``, shared with ``bench_knowledge_llamaindex``): the
+Fed OIG report (../shared/corpus) extracted once, then ``--copies`` variants of
+it (each copy's pages in a different order, each a distinct source), about 110
+chunks per copy: 19 copies ≈ 2,100 chunks. Real
 all-MiniLM-L6-v2 embeddings throughout.
 
 For each copy, in turn: (1) the raw embedder embeds exactly the texts the
@@ -23,33 +24,12 @@ import time
 from pathlib import Path
 
 import psycopg
+from _knowledge_corpus import corpus
 from _services import EmbeddedPostgres
 
 from tidyllm import UnifiedSessionManager
-from tidyllm.extraction import ExtractedDocument, extract
 from tidyllm.knowledge import create_domain, index_document
 from tidyllm.knowledge.indexing import chunker_for, embedding_text
-
-PDF = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "corpus"
-    / "fed-sr-model-validation-stress-testing-2015.pdf"
-)
-
-
-def variants(document: ExtractedDocument, copies: int) -> list[ExtractedDocument]:
-    """``copies`` documents with the report's pages rotated (distinct content per copy)."""
-    pages = list(document.pages)
-    out = []
-    for copy in range(copies):
-        shift = copy % len(pages)
-        rotated = pages[shift:] + pages[:shift]
-        renumbered = tuple(
-            type(p)(number=i, text=p.text, blocks=p.blocks) for i, p in enumerate(rotated, 1)
-        )
-        out.append(ExtractedDocument(mime=document.mime, pages=renumbered, title=f"copy {copy}"))
-    return out
 
 
 def main() -> None:
@@ -71,7 +51,7 @@ def main() -> None:
             raw_seconds = pipeline_seconds = 0.0
             stages = {"chunk": 0.0, "embed": 0.0, "write": 0.0}
             chunks = 0
-            for number, document in enumerate(variants(extract(PDF), args.copies)):
+            for number, document in enumerate(corpus(args.copies)):
                 texts = [embedding_text(c) for c in chunker.chunk(document.pages)]
                 started = time.perf_counter()
                 embedder.embed(texts, batch_size=batch)

@@ -71,6 +71,20 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def isolated_secret_registry() -> Iterator[None]:
+    """Secrets registered by one test must not mask words in the next test's output.
+
+    The registry is process-wide by design (a secret seen once is masked
+    everywhere); tests restore it so their results do not depend on order.
+    """
+    from tidyllm import redaction
+
+    saved = redaction._secrets
+    yield
+    redaction._secrets = saved
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A fresh data directory for one test."""

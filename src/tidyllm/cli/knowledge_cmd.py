@@ -162,15 +162,20 @@ def domains_sync(
 def ingest(
     domain: Annotated[str, typer.Argument(help="Domain name.")],
     sources: Annotated[list[str], typer.Argument(help="Files, folders or s3://bucket/prefix.")],
-    ocr: Annotated[bool, typer.Option(help="OCR scanned pages (needs the OCR extra).")] = False,
+    ocr: Annotated[
+        bool,
+        typer.Option(help="OCR scanned pages (needs the OCR extra; bypasses the ledger)."),
+    ] = False,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="MLflow batch runs")] = True,
 ) -> None:
-    """Index files into a domain; unchanged files are skipped, so a rerun resumes."""
+    """Index files into a domain through its drop-zone ledger; a rerun indexes nothing twice."""
     from tidyllm.knowledge.ingest import ingest as run_ingest
 
     with (
         UnifiedSessionManager() as sm,
         Progress(
             SpinnerColumn(),
+            TextColumn("{task.completed} file(s)"),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
             console=err_console,
@@ -181,19 +186,28 @@ def ingest(
 
         def step(item) -> None:  # type: ignore[no-untyped-def]
             progress.advance(task)
-            progress.update(task, description=f"{item.status}: {_out(item.source_uri)}")
-            if item.status == "failed":
+            progress.update(task, description=f"{item.state}: {_out(item.source_uri)}")
+            if item.state in ("failed", "dead"):
+                hint = f" ({_out(item.hint)})" if item.hint else ""
                 err_console.print(
-                    f"[red]failed[/] {_out(item.source_uri)}: {_out(item.error)}", highlight=False
+                    f"[red]{item.state}[/] {_out(item.source_uri)}: {_out(f'[{item.code}]')} "
+                    f"{_out(item.error)}{hint}",
+                    highlight=False,
                 )
 
-        report = run_ingest(sm, domain, sources, progress=step, ocr=ocr)
+        report = run_ingest(sm, domain, sources, progress=step, ocr=ocr, track=track)
+    counts = report.counts()
+    others = ", ".join(
+        f"{n} {state}"
+        for state, n in sorted(counts.items())
+        if state not in ("done", "duplicate", "failed")
+    )
     console.print(
-        f"{report.count('added')} added, {report.count('replaced')} replaced, "
-        f"{report.count('unchanged')} unchanged, {report.count('failed')} failed; "
+        f"{counts.get('done', 0)} done, {counts.get('duplicate', 0)} duplicate, "
+        f"{counts.get('failed', 0)} failed{', ' + others if others else ''}; "
         f"{report.chunks} chunks in {report.seconds:.1f}s"
     )
-    if report.count("failed"):
+    if report.failures:
         raise typer.Exit(1)
 
 

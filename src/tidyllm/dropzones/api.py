@@ -5,25 +5,73 @@ drop_zones = UnifiedDropZones()            # settings from the session manager
 drop_zones.drop("report.pdf", zone="finance")
 drop_zones.run_worker(once=True)
 drop_zones.status("finance")
+
+Besides the zones the settings file declares, every folder ``DATA/ingest/<domain>/``
+is an implicit local zone ``ingest-<domain>`` (pipeline ``index`` into that domain):
+``tidyllm ingest`` copies bulk loads there, so any worker can finish an interrupted
+one. See :func:`ingest_zone_settings`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tidyllm.dropzones.detect import observe
 from tidyllm.dropzones.ledger import FileRow, Ledger
 from tidyllm.dropzones.pipeline import resolve_pipeline
 from tidyllm.dropzones.process import Outcome
 from tidyllm.dropzones.worker import Worker, WorkerSummary
-from tidyllm.dropzones.zone import INCOMING, Zone, open_zones
+from tidyllm.dropzones.zone import INCOMING, UnknownZone, Zone
 from tidyllm.errors import DropZoneError, ObjectExists
 from tidyllm.objectstore.keys import validate_key
+from tidyllm.settings.schema import ZoneSettings
+
+INGEST_FOLDER = "ingest"
+INGEST_ZONE_PREFIX = "ingest-"
+_ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # ZoneSettings.name's pattern
+
+
+def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
+    """The implicit zone a bulk ``tidyllm ingest`` into ``domain`` goes through.
+
+    A local zone under ``DATA/ingest/<domain>`` with the ``index`` pipeline, so a
+    bulk load gets the ledger's guarantees (exactly once per content, resumable,
+    duplicates recorded). ``quiet_period`` is 0: only ``ingest`` writes there, and
+    it writes each file completely before recording it.
+    """
+    name = INGEST_ZONE_PREFIX + (domain if isinstance(domain, str) else "")
+    if not isinstance(domain, str) or not _ZONE_NAME.match(name):
+        raise DropZoneError(
+            f"cannot ingest into domain {domain!r}: the bulk-ingest zone name {name!r} must be "
+            "lower-case letters, digits, - and _ (at most 63 characters)"
+        )
+    source = Path(sm.settings.data_dir) / INGEST_FOLDER / domain
+    return ZoneSettings(
+        name=name, source=str(source), pipeline="index", domain=domain, quiet_period=0.0
+    )
+
+
+def implicit_zones(sm: Any) -> list[ZoneSettings]:
+    """The bulk-ingest zones that exist on this machine (``DATA/ingest/<domain>/``)."""
+    root = Path(sm.settings.data_dir) / INGEST_FOLDER
+    try:
+        children = sorted(root.iterdir())
+    except OSError:  # no bulk ingest has run here
+        return []
+    out = []
+    for child in children:
+        if child.is_dir() and not child.is_symlink():
+            try:
+                out.append(ingest_zone_settings(sm, child.name))
+            except DropZoneError:  # a folder someone else put there: not a zone
+                continue
+    return out
 
 
 @dataclass(frozen=True)
@@ -54,6 +102,7 @@ class UnifiedDropZones:
     """Drop zones over the session manager's store, database and tracker."""
 
     def __init__(self, sm: Any | None = None) -> None:
+        """Use ``sm`` (closed by its owner) or create a session manager (closed by ``close``)."""
         if sm is None:
             from tidyllm.session import UnifiedSessionManager
 
@@ -76,14 +125,34 @@ class UnifiedDropZones:
         self.close()
 
     # -- zones ----------------------------------------------------------------------------------
+    def declared(self) -> list[ZoneSettings]:
+        """The settings file's zones, then the implicit bulk-ingest zones it does not name."""
+        zones = list(self.sm.settings.zones)
+        names = {z.name for z in zones}
+        return zones + [z for z in implicit_zones(self.sm) if z.name not in names]
+
+    def _open(self, names: Sequence[str] | None, *, include_disabled: bool = False) -> list[Zone]:
+        declared = {z.name: z for z in self.declared()}
+        if names:
+            missing = [n for n in names if n not in declared]
+            if missing:
+                known = ", ".join(sorted(declared)) or "none"
+                raise UnknownZone(f"unknown zone(s) {', '.join(missing)}; declared zones: {known}")
+            chosen = [declared[n] for n in names]
+        else:
+            chosen = list(declared.values())
+        if not include_disabled:
+            chosen = [z for z in chosen if z.enabled]
+        return [Zone(z, self.sm.object_store_for(z.source)) for z in chosen]
+
     def zones(self, names: Sequence[str] | None = None) -> list[Zone]:
         """The enabled zones (all, or those named)."""
-        return open_zones(self.sm, list(names) if names else None)
+        return self._open(list(names) if names else None)
 
     def list_zones(self) -> list[ZoneInfo]:
         """Every declared zone, enabled or not."""
         out = []
-        for z in self.sm.settings.zones:
+        for z in self.declared():
             pipeline = resolve_pipeline(z.pipeline)
             out.append(
                 ZoneInfo(
@@ -100,7 +169,7 @@ class UnifiedDropZones:
         return out
 
     def _zone(self, name: str) -> Zone:
-        zone = open_zones(self.sm, [name], include_disabled=True)[0]
+        zone = self._open([name], include_disabled=True)[0]
         if not zone.settings.enabled:
             raise DropZoneError(f"zone {name!r} is disabled")
         return zone
@@ -108,7 +177,7 @@ class UnifiedDropZones:
     # -- drop -----------------------------------------------------------------------------------
     def drop(self, path: str | os.PathLike[str], *, zone: str, name: str | None = None) -> Dropped:
         """Upload a local file into the zone's incoming/ (never replacing an object there)."""
-        target = self._zone(zone)
+        self._zone(zone)  # an unknown or disabled zone is the first error
         path = Path(path)
         try:
             st = os.stat(path)
@@ -116,13 +185,22 @@ class UnifiedDropZones:
             raise DropZoneError(f"cannot read {str(path)!r}: {exc.strerror}") from None
         if not stat.S_ISREG(st.st_mode):
             raise DropZoneError(f"{str(path)!r} is not a regular file")
-        key = INCOMING + validate_key(name or path.name)
+        with open(path, "rb") as data:
+            return self.drop_data(data, zone=zone, name=name or path.name)
+
+    def drop_data(self, data: BinaryIO, *, zone: str, name: str) -> Dropped:
+        """Stream ``data`` into the zone's incoming/``name`` (never replacing an object there).
+
+        ``name`` may hold folders (``q1/report.pdf``). Raises :class:`DropZoneError`
+        when the name is taken by a file still waiting there.
+        """
+        target = self._zone(zone)
+        key = INCOMING + validate_key(name)
         try:
-            with open(path, "rb") as data:
-                info = target.store.put_if_absent(key, data)
+            info = target.store.put_if_absent(key, data)
         except ObjectExists:
             raise DropZoneError(
-                f"{name or path.name!r} is already waiting in zone {zone!r}; "
+                f"{name!r} is already waiting in zone {zone!r}; "
                 "wait until it is processed or drop it under another name"
             ) from None
         pipeline = resolve_pipeline(target.settings.pipeline)
@@ -160,9 +238,9 @@ class UnifiedDropZones:
     # -- reading --------------------------------------------------------------------------------
     def status(self, zone: str | None = None) -> dict[str, dict[str, Any]]:
         """Counts by state, oldest pending, recent throughput, per zone."""
-        names = [zone] if zone else [z.name for z in self.sm.settings.zones]
+        names = [zone] if zone else [z.name for z in self.declared()]
         if zone:
-            open_zones(self.sm, [zone], include_disabled=True)  # unknown zone -> clear error
+            self._open([zone], include_disabled=True)  # unknown zone -> clear error
         return {name: self.ledger.status(name) for name in names}
 
     def history(self, ref: str | int, *, zone: str | None = None) -> list[dict[str, Any]]:

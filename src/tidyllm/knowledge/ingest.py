@@ -1,73 +1,112 @@
 """Bulk ingestion of folders and S3 prefixes into a domain, and ``sync`` of vanished sources.
 
-``ingest`` walks its sources in a stable order and, per file: hashes it,
-skips it when the domain already holds that content (so an interrupted bulk
-load is simply run again and resumes where it stopped, without indexing
-anything twice), extracts it in a limited child process, and calls
-:func:`~tidyllm.knowledge.indexing.index_document`. A file that fails is
-recorded with its reason and the load goes on.
+``ingest`` goes through the drop-zone ledger (docs/dropzones.md), so a bulk load
+has the engine's guarantees: exactly once per (zone, content, pipeline version),
+duplicates recorded, leases, resumability, MLflow batch runs. Each domain has an
+implicit local zone ``ingest-<domain>`` under ``DATA/ingest/<domain>`` with the
+``index`` pipeline (:func:`tidyllm.dropzones.api.ingest_zone_settings`).
 
-Source URIs are ``file:///abs/path`` (local) and ``s3://bucket/key``;
-``sync_domain`` checks each document's source still exists and removes the
-documents (and their chunks) whose source is gone.
+Per run: every source file is streamed into the zone's ``incoming/`` under a key
+that mirrors where it came from (``file/<absolute path>`` or ``s3/<bucket>/<key>``,
+so two folders holding ``README.md`` never collide and a changed file is a new
+version of the same key), then the zone is drained by a worker. The sources are
+only read, never moved or deleted: the copy is what flows to processed/ or failed/.
+A rerun makes every unchanged file a ``duplicate``; a run interrupted after copying
+is finished by the next run or by any ``tidyllm worker``.
+
+``ocr=True`` cannot go through the ledger: the drop-zone ``extract`` step has no OCR
+option. It keeps its old behaviour: hash, extract with OCR and index directly, with
+the source's own URI (skipping content already indexed from that URI).
+
+``sync_domain`` checks each document's source still exists (for ingested copies,
+the original file or object) and removes the documents whose source is gone.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO
 
-from tidyllm.errors import ExtractionError, KnowledgeError, ObjectNotFound
+from tidyllm.errors import (
+    DropZoneError,
+    ExtractionError,
+    InvalidKey,
+    KnowledgeError,
+    ObjectNotFound,
+    ObjectStoreError,
+)
 from tidyllm.knowledge.domains import get_domain
 from tidyllm.knowledge.indexing import index_document
 
-ItemStatus = Literal["added", "replaced", "unchanged", "failed"]
+LOCAL_PREFIX = "file/"
+S3_PREFIX = "s3/"
+#: Outcomes that end a file's processing (``retry``, ``busy`` and ``lost`` do not).
+FINAL_STATES = frozenset({"done", "duplicate", "failed", "dead", "vanished", "superseded"})
 
 
 @dataclass(frozen=True)
 class IngestItem:
-    """The outcome for one file; ``code`` is the extraction error code when it failed."""
+    """The outcome for one source file.
+
+    ``state`` is the ledger's: ``done`` (indexed), ``duplicate`` (this content was
+    already processed; nothing re-indexed), ``failed``/``dead`` (``code``, ``error``
+    and ``hint`` say why), ``vanished``/``superseded``; ``failed`` with ``file_id``
+    None means the file could not even be copied into the zone.
+    """
 
     source_uri: str
-    status: ItemStatus
+    state: str
+    file_id: int | None = None
     chunks: int = 0
     error: str | None = None
     code: str | None = None
+    hint: str | None = None
 
 
 @dataclass
 class IngestReport:
-    """Every file's outcome, in the order processed."""
+    """Every file's outcome, in the order they finished."""
 
     domain: str
+    zone: str
     items: list[IngestItem] = field(default_factory=list)
+    mlflow_runs: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    def count(self, status: ItemStatus) -> int:
-        return sum(1 for item in self.items if item.status == status)
+    def count(self, state: str) -> int:
+        return sum(1 for item in self.items if item.state == state)
+
+    def counts(self) -> dict[str, int]:
+        """Files per state (only the states that occurred)."""
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.state] = out.get(item.state, 0) + 1
+        return out
+
+    @property
+    def failures(self) -> list[IngestItem]:
+        return [i for i in self.items if i.state in ("failed", "dead")]
 
     @property
     def chunks(self) -> int:
-        return sum(item.chunks for item in self.items if item.status in ("added", "replaced"))
+        return sum(item.chunks for item in self.items if item.state == "done")
 
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file to ingest: its URI, display name, and how to get it as a local file."""
+    """One file to ingest: its URI, its key in the ingest zone, and how to read it."""
 
     uri: str
-    name: str
-    relative: str
-    local: Callable[[], Any]  # a context manager yielding a local Path
+    key: str
+    open: Callable[[], AbstractContextManager[BinaryIO]]
 
 
 @dataclass(frozen=True)
@@ -79,18 +118,9 @@ class SyncReport:
     unchecked: list[str]
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _local_files(root: Path) -> Iterator[SourceFile]:
     if root.is_file():
         paths = [root]
-        base = root.parent
     elif root.is_dir():
         paths = sorted(
             p
@@ -99,59 +129,72 @@ def _local_files(root: Path) -> Iterator[SourceFile]:
             and not p.is_symlink()
             and not any(part.startswith(".") for part in p.relative_to(root).parts)
         )
-        base = root
     else:
         raise KnowledgeError(f"source {str(root)!r} is neither a file nor a folder")
     for path in paths:
         resolved = path.resolve()
+        yield SourceFile(
+            resolved.as_uri(),
+            LOCAL_PREFIX + resolved.as_posix().lstrip("/"),
+            lambda p=resolved: p.open("rb"),
+        )
 
-        @contextmanager
-        def local(p: Path = resolved) -> Iterator[Path]:
-            yield p
 
-        yield SourceFile(resolved.as_uri(), path.name, str(path.relative_to(base)), local)
+def _s3_location(location: str) -> tuple[str, str]:
+    bucket, _, prefix = location[len("s3://") :].partition("/")
+    if not bucket:
+        raise KnowledgeError(f"source {location!r} names no bucket")
+    return bucket, prefix
 
 
 def _s3_files(sm: Any, location: str) -> Iterator[SourceFile]:
-    bucket, _, prefix = location[len("s3://") :].partition("/")
+    bucket, prefix = _s3_location(location)
     store = sm.object_store_for(f"s3://{bucket}")
     for info in store.list(prefix):
-        key = info.key
+        if info.key.endswith("/"):  # a "folder" placeholder object
+            continue
+        yield SourceFile(
+            f"s3://{bucket}/{info.key}",
+            f"{S3_PREFIX}{bucket}/{info.key}",
+            lambda k=info.key: store.get(k),
+        )
 
-        @contextmanager
-        def local(k: str = key) -> Iterator[Path]:
-            folder = Path(tempfile.mkdtemp(prefix="tidyllm-ingest-"))
-            try:
-                target = folder / "object"
-                with store.get(k) as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
-                yield target
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
 
-        yield SourceFile(store.uri(key), key.rsplit("/", 1)[-1], key[len(prefix) :], local)
+def _check_source(source: object) -> str:
+    if not isinstance(source, str) or not source.strip():
+        raise KnowledgeError("a source must be a non-empty path or s3:// URI")
+    if source.startswith("s3://"):
+        _s3_location(source)
+    elif "://" in source:
+        raise KnowledgeError(f"unsupported source {source!r}: use a path or s3://bucket/prefix")
+    else:
+        path = Path(source).expanduser()
+        if not (path.is_file() or path.is_dir()):
+            raise KnowledgeError(f"source {source!r} is neither a file nor a folder")
+    return source
 
 
 def iter_sources(sm: Any, sources: Sequence[str]) -> Iterator[SourceFile]:
-    """Every file named by ``sources`` (files, folders, ``s3://bucket/prefix``), in order."""
-    for source in sources:
-        if not isinstance(source, str) or not source.strip():
-            raise KnowledgeError("a source must be a non-empty path or s3:// URI")
+    """Every file named by ``sources`` (files, folders, ``s3://bucket/prefix``), in order.
+
+    All sources are checked before the first file is yielded, so a typo in the last
+    one does not leave a half-copied load behind.
+    """
+    checked = [_check_source(source) for source in sources]
+    for source in checked:
         if source.startswith("s3://"):
             yield from _s3_files(sm, source)
-        elif "://" in source:
-            raise KnowledgeError(f"unsupported source {source!r}: use a path or s3://bucket/prefix")
         else:
             yield from _local_files(Path(source).expanduser())
 
 
-def _known_hashes(sm: Any, domain: str) -> dict[str, str]:
-    with sm.connection() as conn:
-        dom = get_domain(conn, domain)
-        rows = conn.execute(
-            "SELECT source_uri, content_hash FROM documents WHERE domain_id = %s", (dom.id,)
-        ).fetchall()
-    return dict(rows)
+def original_uri(key: str) -> str | None:
+    """The source URI an ingest-zone key was copied from (None for a key ingest did not make)."""
+    if key.startswith(LOCAL_PREFIX):
+        return Path("/" + key[len(LOCAL_PREFIX) :]).as_uri()
+    if key.startswith(S3_PREFIX):
+        return "s3://" + key[len(S3_PREFIX) :]
+    return None
 
 
 def ingest(
@@ -161,30 +204,175 @@ def ingest(
     *,
     progress: Callable[[IngestItem], None] | None = None,
     ocr: bool = False,
-    extract: Callable[..., Any] | None = None,
+    track: bool = True,
+    concurrency: int = 1,
 ) -> IngestReport:
-    """Index every file under ``sources`` into ``domain``; unchanged content is skipped.
+    """Index every file under ``sources`` into ``domain`` through its ingest zone.
 
-    ``progress`` is called after each file. ``ocr`` reads scanned pages with
-    OCR (needs the OCR extra); without it a scan fails with ``no_text_layer``.
-    ``extract`` defaults to :func:`tidyllm.extraction.extract_isolated` (a
-    limited child process).
+    ``progress`` is called once per file as it ends (and for files that could not
+    be copied). ``track`` records MLflow batch runs; ``concurrency`` is the
+    worker's thread count. ``ocr=True`` reads scanned pages with OCR (needs the
+    OCR extra) and bypasses the ledger (see the module docstring).
     """
+    from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_settings
+
+    with sm.connection() as conn:
+        get_domain(conn, domain)  # an unknown domain fails before anything is copied
+    if ocr:
+        return _ingest_with_ocr(sm, domain, sources, progress)
+    settings = ingest_zone_settings(sm, domain)
+    Path(settings.source, "incoming").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    report = IngestReport(domain, settings.name)
+    dz = UnifiedDropZones(sm)
+    lock = threading.Lock()  # with concurrency > 1, outcomes arrive from several threads
+
+    def record(item: IngestItem) -> None:
+        with lock:
+            report.items.append(item)
+            if progress is not None:
+                progress(item)
+
+    def on_outcome(outcome: Any) -> None:
+        if outcome.state in FINAL_STATES:
+            record(_item(dz, outcome))
+
+    waiting = _copy_in(dz, settings.name, iter_sources(sm, sources), record)
+    options = {"once": True, "on_outcome": on_outcome, "track": track, "watch": False}
+    summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
+    report.mlflow_runs += summary.mlflow_runs
+    if waiting:
+        # An interrupted run left other bytes under these names; they are processed now,
+        # so this run's versions can follow as new versions.
+        if _copy_in(dz, settings.name, iter(waiting), record):
+            raise KnowledgeError(
+                f"zone {settings.name!r} still holds unprocessed files named like this load's; "
+                "another worker may be processing them - run the ingest again later"
+            )
+        summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
+        report.mlflow_runs += summary.mlflow_runs
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _copy_in(
+    dz: Any, zone: str, files: Iterator[SourceFile], record: Callable[[IngestItem], None]
+) -> list[SourceFile]:
+    """Stream each file into incoming/; return those whose name is still waiting there."""
+    waiting = []
+    for source in files:
+        try:
+            with source.open() as data:
+                dz.drop_data(data, zone=zone, name=source.key)
+        except InvalidKey as exc:
+            record(
+                IngestItem(
+                    source.uri,
+                    "failed",
+                    error=str(exc),
+                    code="invalid_name",
+                    hint="Rename the file (no control characters, backslashes or '..').",
+                )
+            )
+        except DropZoneError:  # the same name is still waiting from an interrupted run
+            waiting.append(source)
+        except (ObjectNotFound, OSError) as exc:
+            record(
+                IngestItem(
+                    source.uri,
+                    "failed",
+                    error=f"cannot read the source: {exc}",
+                    code="unreadable",
+                    hint="Check the file exists and is readable, then run the ingest again.",
+                )
+            )
+    return waiting
+
+
+def _item(dz: Any, outcome: Any) -> IngestItem:
+    row = dz.ledger.get(outcome.file_id)
+    key = row.key if row is not None else ""
+    error = outcome.error or (row.error if row is not None else None) or {}
+    chunks = 0
+    if outcome.state == "done" and row is not None:
+        index = ((row.result or {}).get("steps") or {}).get("index") or {}
+        chunks = int(index.get("chunks") or 0)
+    return IngestItem(
+        original_uri(key) or key,
+        outcome.state,
+        outcome.file_id,
+        chunks,
+        error=error.get("message"),
+        code=error.get("code"),
+        hint=error.get("hint") or None,
+    )
+
+
+# --- OCR: the direct path (the drop-zone extract step has no OCR option) ----------------------
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def _local_copy(source: SourceFile) -> Iterator[Path]:
+    import shutil
+    import tempfile
+
+    if source.uri.startswith("file://"):
+        yield Path(urllib.request.url2pathname(urllib.parse.urlparse(source.uri).path))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="tidyllm-ingest-"))
+    try:
+        target = folder / "object"
+        with source.open() as data, target.open("wb") as sink:
+            shutil.copyfileobj(data, sink, 1 << 20)
+        yield target
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ingest_with_ocr(
+    sm: Any, domain: str, sources: Sequence[str], progress: Callable[[IngestItem], None] | None
+) -> IngestReport:
     from tidyllm.extraction import ExtractLimits, extract_isolated, ocr_available
 
-    if ocr and not ocr_available():
+    if not ocr_available():
         raise KnowledgeError("OCR was requested but the OCR extra is not installed")
-    if extract is None:
-        limits = ExtractLimits(ocr=ocr)
-
-        def extract(path: Path, *, filename: str) -> Any:
-            return extract_isolated(path, filename=filename, limits=limits)
-
+    limits = ExtractLimits(ocr=True)
     started = time.perf_counter()
-    report = IngestReport(domain)
+    report = IngestReport(domain, "")
     known = _known_hashes(sm, domain)
     for source in iter_sources(sm, sources):
-        item = _ingest_one(sm, domain, source, known, extract)
+        name = source.key.rsplit("/", 1)[-1]
+        try:
+            with _local_copy(source) as path:
+                digest = _sha256_file(path)
+                if known.get(source.uri) == digest:
+                    item = IngestItem(source.uri, "duplicate")
+                else:
+                    document = extract_isolated(path, filename=name, limits=limits)
+                    result = index_document(
+                        sm,
+                        domain=domain,
+                        document=document,
+                        source_uri=source.uri,
+                        version=f"sha256:{digest[:16]}",
+                        content_hash=digest,
+                        title=document.title or name,
+                        metadata={"filename": name},
+                    )
+                    known[source.uri] = digest
+                    item = IngestItem(source.uri, "done", chunks=result.chunks)
+        except ExtractionError as exc:
+            item = IngestItem(source.uri, "failed", error=str(exc), code=exc.code, hint=exc.hint)
+        except (KnowledgeError, ObjectStoreError, OSError) as exc:
+            item = IngestItem(source.uri, "failed", error=str(exc) or type(exc).__name__)
         report.items.append(item)
         if progress is not None:
             progress(item)
@@ -192,31 +380,13 @@ def ingest(
     return report
 
 
-def _ingest_one(
-    sm: Any, domain: str, source: SourceFile, known: dict[str, str], extract: Callable[..., Any]
-) -> IngestItem:
-    try:
-        with source.local() as path:
-            digest = _sha256_file(path)
-            if known.get(source.uri) == digest:
-                return IngestItem(source.uri, "unchanged")
-            document = extract(path, filename=source.name)
-            result = index_document(
-                sm,
-                domain=domain,
-                document=document,
-                source_uri=source.uri,
-                version=f"sha256:{digest[:16]}",
-                content_hash=digest,
-                title=document.title or source.name,
-                metadata={"filename": source.name, "path": source.relative},
-            )
-    except ExtractionError as exc:
-        return IngestItem(source.uri, "failed", error=str(exc), code=exc.code)
-    except (KnowledgeError, ObjectNotFound, OSError) as exc:
-        return IngestItem(source.uri, "failed", error=str(exc) or type(exc).__name__)
-    known[source.uri] = digest
-    return IngestItem(source.uri, result.status, result.chunks)
+def _known_hashes(sm: Any, domain: str) -> dict[str, str]:
+    with sm.connection() as conn:
+        dom = get_domain(conn, domain)
+        rows = conn.execute(
+            "SELECT source_uri, content_hash FROM documents WHERE domain_id = %s", (dom.id,)
+        ).fetchall()
+    return dict(rows)
 
 
 def source_exists(sm: Any, uri: str) -> bool | None:
@@ -230,24 +400,48 @@ def source_exists(sm: Any, uri: str) -> bool | None:
     return None
 
 
+def _ingest_copies(sm: Any, domain: str) -> Callable[[str], str | None]:
+    """Maps the URI of a copy in ``domain``'s ingest zone to its original's URI."""
+    from tidyllm.dropzones.api import ingest_zone_settings
+
+    root = Path(sm.object_store_for(ingest_zone_settings(sm, domain).source).root)
+    prefix = (root / "incoming").as_uri() + "/"
+
+    def original(uri: str) -> str | None:
+        if not uri.startswith(prefix):
+            return None
+        return original_uri(urllib.parse.unquote(uri[len(prefix) :]))
+
+    return original
+
+
 def sync_domain(sm: Any, domain: str, *, dry_run: bool = False) -> SyncReport:
-    """Remove the documents of ``domain`` whose source file or object is gone."""
+    """Remove the documents of ``domain`` whose source file or object is gone.
+
+    A document indexed by ``ingest`` points at its copy in the ingest zone (gone from
+    ``incoming/`` once processed); its original file or object is what is checked,
+    and ``removed`` names the original.
+    """
     removed: list[str] = []
+    doomed: list[str] = []
     unchecked: list[str] = []
     kept = 0
+    original = _ingest_copies(sm, domain)
     for uri in sorted(_known_hashes(sm, domain)):
-        exists = source_exists(sm, uri)
+        shown = original(uri) or uri
+        exists = source_exists(sm, shown)
         if exists is None:
-            unchecked.append(uri)
+            unchecked.append(shown)
         elif exists:
             kept += 1
         else:
-            removed.append(uri)
-    if removed and not dry_run:
+            removed.append(shown)
+            doomed.append(uri)
+    if doomed and not dry_run:
         with sm.connection() as conn:
             dom = get_domain(conn, domain)
             conn.execute(
                 "DELETE FROM documents WHERE domain_id = %s AND source_uri = ANY(%s)",
-                (dom.id, removed),
+                (dom.id, doomed),
             )
     return SyncReport(removed, kept, unchecked)
