@@ -137,6 +137,20 @@ def test_an_interrupted_load_is_finished_by_any_worker(sm, folder) -> None:
     assert _states(report) == {"a.txt": "duplicate", "b.md": "duplicate"}
 
 
+def test_a_copied_but_unprocessed_file_is_indexed_once_by_the_next_ingest(sm, folder) -> None:
+    create_domain(sm, "docs")
+    zone = ingest_zone_settings(sm, "docs")
+    Path(zone.source, "incoming").mkdir(parents=True)
+    path = (folder / "b.md").resolve()
+    with path.open("rb") as data:
+        UnifiedDropZones(sm).drop_data(data, zone=zone.name, name="file" + path.as_posix())
+    report = ingest(sm, "docs", [str(folder / "a.txt"), str(folder / "b.md")], track=False)
+    assert sorted((i.source_uri.rsplit("/", 1)[-1], i.state) for i in report.items) == [
+        ("a.txt", "done"),
+        ("b.md", "done"),  # the waiting copy, processed; the same bytes are not copied again
+    ]
+
+
 def test_an_interrupted_load_is_finished_by_the_next_ingest(sm, folder) -> None:
     create_domain(sm, "docs")
     zone = ingest_zone_settings(sm, "docs")

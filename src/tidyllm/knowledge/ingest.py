@@ -59,7 +59,8 @@ class IngestItem:
     ``state`` is the ledger's: ``done`` (indexed), ``duplicate`` (this content was
     already processed; nothing re-indexed), ``failed``/``dead`` (``code``, ``error``
     and ``hint`` say why), ``vanished``/``superseded``; ``failed`` with ``file_id``
-    None means the file could not even be copied into the zone.
+    None means the file could not even be copied into the zone; ``waiting`` means
+    an older copy under its name was still held by another worker (run again).
     """
 
     source_uri: str
@@ -241,13 +242,18 @@ def ingest(
     options = {"once": True, "on_outcome": on_outcome, "track": track, "watch": False}
     summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
     report.mlflow_runs += summary.mlflow_runs
-    if waiting:
-        # An interrupted run left other bytes under these names; they are processed now,
-        # so this run's versions can follow as new versions.
-        if _copy_in(dz, settings.name, iter(waiting), record):
-            raise KnowledgeError(
-                f"zone {settings.name!r} still holds unprocessed files named like this load's; "
-                "another worker may be processing them - run the ingest again later"
+    # An interrupted run left copies under some of these names; they are processed now.
+    # A source whose bytes differ from its processed copy follows as a new version.
+    changed = [f for f in waiting if not _processed_same(dz, settings.name, f)]
+    if changed:
+        for source in _copy_in(dz, settings.name, iter(changed), record):
+            record(
+                IngestItem(
+                    source.uri,
+                    "waiting",
+                    error="an earlier copy under the same name is still being processed",
+                    hint="Another worker holds it; run the ingest again when it is done.",
+                )
             )
         summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
         report.mlflow_runs += summary.mlflow_runs
@@ -287,6 +293,22 @@ def _copy_in(
                 )
             )
     return waiting
+
+
+def _processed_same(dz: Any, zone: str, source: SourceFile) -> bool:
+    """True when the newest ledger row for the source's key holds exactly its bytes."""
+    rows = [r for r in dz.ledger.by_key(source.key, zone) if r.sha256]
+    if not rows:
+        return False
+    newest = max(rows, key=lambda r: r.id)
+    digest = hashlib.sha256()
+    try:
+        with source.open() as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+    except (ObjectStoreError, OSError):
+        return False  # the copy attempt reports why
+    return digest.hexdigest() == newest.sha256
 
 
 def _item(dz: Any, outcome: Any) -> IngestItem:
