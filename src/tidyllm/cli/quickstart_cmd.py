@@ -40,6 +40,6 @@ def quickstart(
         line = f"file #{outcome.file_id}: {outcome.state}"
         if outcome.error:
             line += f" - {outcome.error.get('message', '')}. {outcome.error.get('hint', '')}"
-        console.print(redact(line))
+        console.print(redact(line), markup=False)
     console.print(f"\nQ: {result.answer.question}")
     print_answer(result.answer)

@@ -25,10 +25,10 @@ HINTS: dict[str, str] = {
     "zip_bomb": "The file expands to far more data than a normal document. If it is genuine, "
     "save a smaller copy; otherwise delete it.",
     "no_text_layer": "The document is scanned images without a text layer. Install the OCR "
-    "extra (pip install 'tidyllm[ocr]') and enable OCR for the zone, or upload a "
+    "extra (pip install 'tidyllm[ocr]') and set `ocr: true` for the zone, or upload a "
     "text-searchable PDF.",
     "timeout": "Parsing took longer than the time limit. Split the document or ask an "
-    "administrator to raise the zone's time limit.",
+    "administrator to raise the zone's parse_timeout.",
     "out_of_memory": "Parsing needed more memory than the limit. Split the document or ask an "
     "administrator to raise the zone's memory limit.",
     "crashed": "The parser crashed on this file. Save a fresh copy from its usual application "

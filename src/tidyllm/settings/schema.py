@@ -114,6 +114,10 @@ class ZoneSettings(_Section):
     quiet_period: float = Field(2.0, ge=0, description="Local: seconds a file must stay unchanged")
     max_attempts: int = Field(5, ge=1, le=100, description="Attempts before a file is dead")
     enabled: bool = Field(True, description="Disabled zones are skipped")
+    ocr: bool = Field(False, description="OCR pages without a text layer (needs the ocr extra)")
+    parse_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds one file may take to parse (OCR: ~20 per page)"
+    )
     scan_interval: float = Field(
         60.0, gt=0, description="Seconds between full reconciliation scans of incoming/"
     )

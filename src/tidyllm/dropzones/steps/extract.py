@@ -12,7 +12,6 @@ from tidyllm.dropzones.pipeline import StepContext
 from tidyllm.errors import ExtractionError, FileRejected
 
 MAX_PAGES = 2000
-MAX_SECONDS = 60.0
 
 
 class ExtractStep:
@@ -24,8 +23,12 @@ class ExtractStep:
     def run(self, ctx: StepContext) -> dict[str, Any]:
         from tidyllm.extraction import ExtractLimits, extract_isolated
 
+        zone = ctx.zone.settings
         limits = ExtractLimits(
-            max_bytes=ctx.zone.max_bytes, max_pages=MAX_PAGES, max_seconds=MAX_SECONDS
+            max_bytes=ctx.zone.max_bytes,
+            max_pages=MAX_PAGES,
+            max_seconds=zone.parse_timeout,
+            ocr=zone.ocr,
         )
         try:
             document = extract_isolated(ctx.path, filename=ctx.filename, limits=limits)
