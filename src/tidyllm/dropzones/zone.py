@@ -59,19 +59,3 @@ class Zone:
             return True
         ext = key.rsplit("/", 1)[-1].rpartition(".")[2].lower()
         return ext in {a.lower().lstrip(".") for a in allowed}
-
-
-def open_zones(sm: Any, names: list[str] | None = None, *, include_disabled: bool = False):
-    """The configured zones (all, or those named), each with its object store."""
-    declared = {z.name: z for z in sm.settings.zones}
-    if names:
-        missing = [n for n in names if n not in declared]
-        if missing:
-            known = ", ".join(sorted(declared)) or "none"
-            raise UnknownZone(f"unknown zone(s) {', '.join(missing)}; declared zones: {known}")
-        chosen = [declared[n] for n in names]
-    else:
-        chosen = list(declared.values())
-    if not include_disabled:
-        chosen = [z for z in chosen if z.enabled]
-    return [Zone(z, sm.object_store_for(z.source)) for z in chosen]
