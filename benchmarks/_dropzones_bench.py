@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
-import psycopg
-from _services import EmbeddedPostgres
+from _services import private_database
 
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.session import UnifiedSessionManager
@@ -18,14 +13,7 @@ from tidyllm.session import UnifiedSessionManager
 @contextmanager
 def bench_env(zones_factory, **more):
     """Yield (UnifiedDropZones, workdir); zones_factory(workdir) -> list of zone dicts."""
-    root = Path(tempfile.mkdtemp(prefix="tidyllm-bench-dz-"))
-    pg = EmbeddedPostgres(root / "pg")
-    pg.start()
-    try:
-        name = f"b_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(pg.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = pg.url.replace("/postgres?", f"/{name}?")
+    with private_database("tidyllm-bench-dz-") as (root, url):
         sm = UnifiedSessionManager(
             data_dir=str(root / "data"),
             database={"url": url, "pool_max": 20},
@@ -35,6 +23,3 @@ def bench_env(zones_factory, **more):
         with UnifiedDropZones(sm) as dz:
             yield dz, root, url
         sm.close()
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)

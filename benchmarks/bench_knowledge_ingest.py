@@ -18,14 +18,10 @@ target is <= 15%. Prints chunks/s for both and the per-stage split.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
-import psycopg
 from _knowledge_corpus import corpus
-from _services import EmbeddedPostgres
+from _services import private_database
 
 from tidyllm import UnifiedSessionManager
 from tidyllm.knowledge import create_domain, index_document
@@ -36,12 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=19)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    pg = EmbeddedPostgres(root / "pg")
-    try:
-        with psycopg.connect(pg.url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url.replace("/postgres?", "/bench?")
+    with private_database("bench-ingest-") as (root, url):
         with UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm:
             domain = create_domain(sm, "bench")
             embedder = sm.embedder()
@@ -82,9 +73,6 @@ def main() -> None:
         )
         verdict = "meets" if overhead <= 0.15 else "MISSES"
         print(f"pipeline overhead vs raw embedder: {overhead:+.1%} ({verdict} the <= 15% target)")
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -37,16 +37,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
 import time
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from _knowledge_corpus import corpus
-from _services import EmbeddedPostgres
+from _services import private_database
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode
@@ -146,111 +143,111 @@ def main() -> None:
         help="LlamaIndex embed_batch_size (0: whole document per call, identical model calls)",
     )
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="bench-llama-"))
-    pg = EmbeddedPostgres(root / "pg")
     store = None
-    try:
-        with psycopg.connect(pg.url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url.replace("/postgres?", "/bench?")
-        with UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm:
-            domain = create_domain(sm, "bench")
-            embedder = sm.embedder()
-            embedder.embed(["warm up the model"])
-            batch = sm.settings.embedder.batch_size
-            chunker = chunker_for(domain.chunk_size, domain.chunk_overlap)
-            # embed_batch_size: how many texts LlamaIndex hands the model per call. By
-            # default above any document's chunk count, so the embedder gets the same list
-            # as ours and batches it the same way (sorted by length, `batch` per batch).
-            embedding = TidyEmbedding(embedder, batch, args.llama_batch or 2048)
-            store = PGVectorStore.from_params(
-                connection_string=url.replace("postgresql://", "postgresql+psycopg2://"),
-                async_connection_string=url.replace("postgresql://", "postgresql+asyncpg://"),
-                table_name="llama_bench",
-                embed_dim=embedder.dimension,
-                hybrid_search=True,
-                text_search_config="english",
-                hnsw_kwargs={
-                    "hnsw_m": 16,
-                    "hnsw_ef_construction": 64,
-                    "hnsw_ef_search": 40,
-                    "hnsw_dist_method": "vector_cosine_ops",
-                },
+    with private_database("bench-llama-") as (root, url):
+        try:
+            with UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm:
+                domain = create_domain(sm, "bench")
+                embedder = sm.embedder()
+                embedder.embed(["warm up the model"])
+                batch = sm.settings.embedder.batch_size
+                chunker = chunker_for(domain.chunk_size, domain.chunk_overlap)
+                # embed_batch_size: how many texts LlamaIndex hands the model per call. By
+                # default above any document's chunk count, so the embedder gets the same list
+                # as ours and batches it the same way (sorted by length, `batch` per batch).
+                embedding = TidyEmbedding(embedder, batch, args.llama_batch or 2048)
+                store = PGVectorStore.from_params(
+                    connection_string=url.replace("postgresql://", "postgresql+psycopg2://"),
+                    async_connection_string=url.replace("postgresql://", "postgresql+asyncpg://"),
+                    table_name="llama_bench",
+                    embed_dim=embedder.dimension,
+                    hybrid_search=True,
+                    text_search_config="english",
+                    hnsw_kwargs={
+                        "hnsw_m": 16,
+                        "hnsw_ef_construction": 64,
+                        "hnsw_ef_search": 40,
+                        "hnsw_dist_method": "vector_cosine_ops",
+                    },
+                )
+                pipeline = IngestionPipeline(
+                    transformations=[embedding], vector_store=store, disable_cache=True
+                )
+                documents = corpus(args.copies)
+                check_same_texts(chunker, documents[0])
+                # Setup (tables, extension, HNSW index) happens on first add: do it untimed.
+                run_theirs(pipeline, chunker, documents[0], "bench://warmup")
+                embedding.seconds = 0.0
+                ours = theirs = theirs_chunking = 0.0
+                stages = {"chunk": 0.0, "embed": 0.0, "write": 0.0}
+                ours_chunks = theirs_chunks = 0
+                for number, document in enumerate(documents):
+                    uri = f"bench://fed/{number}"
+                    for side in ("ours", "theirs") if number % 2 == 0 else ("theirs", "ours"):
+                        started = time.perf_counter()
+                        if side == "ours":
+                            result = index_document(
+                                sm,
+                                domain="bench",
+                                document=document,
+                                source_uri=uri,
+                                version="1",
+                                content_hash=f"copy-{number}",
+                            )
+                            ours += time.perf_counter() - started
+                            ours_chunks += result.chunks
+                            for stage, seconds in result.timings.items():
+                                stages[stage] += seconds
+                        else:
+                            count, chunking = run_theirs(pipeline, chunker, document, uri)
+                            theirs_chunks += count
+                            theirs_chunking += chunking
+                            theirs += time.perf_counter() - started
+                    print(
+                        f"  copy {number:2d}: ours {ours:6.1f}s, theirs {theirs:6.1f}s", flush=True
+                    )
+                with psycopg.connect(url) as conn:
+                    rows = conn.execute("SELECT count(*) FROM data_llama_bench").fetchone()[0]
+            if ours_chunks != theirs_chunks:
+                raise SystemExit(f"chunk counts differ: ours {ours_chunks}, theirs {theirs_chunks}")
+            chunks = ours_chunks
+            print(
+                f"corpus: {args.copies} variants of the Fed report, {chunks} chunks each side "
+                f"(real MiniLM int8, batch {batch}, LlamaIndex embed_batch_size "
+                f"{embedding.embed_batch_size}); LlamaIndex table holds {rows} rows "
+                "(incl. one untimed warm-up copy)"
             )
-            pipeline = IngestionPipeline(
-                transformations=[embedding], vector_store=store, disable_cache=True
+            print(
+                f"versions: llama-index-core {version('llama-index-core')}, "
+                "llama-index-vector-stores-postgres "
+                f"{version('llama-index-vector-stores-postgres')}, "
+                f"SQLAlchemy {version('sqlalchemy')}, psycopg2 {version('psycopg2-binary')}"
             )
-            documents = corpus(args.copies)
-            check_same_texts(chunker, documents[0])
-            # Setup (tables, extension, HNSW index) happens on first add: do it untimed.
-            run_theirs(pipeline, chunker, documents[0], "bench://warmup")
-            embedding.seconds = 0.0
-            ours = theirs = theirs_chunking = 0.0
-            stages = {"chunk": 0.0, "embed": 0.0, "write": 0.0}
-            ours_chunks = theirs_chunks = 0
-            for number, document in enumerate(documents):
-                uri = f"bench://fed/{number}"
-                for side in ("ours", "theirs") if number % 2 == 0 else ("theirs", "ours"):
-                    started = time.perf_counter()
-                    if side == "ours":
-                        result = index_document(
-                            sm,
-                            domain="bench",
-                            document=document,
-                            source_uri=uri,
-                            version="1",
-                            content_hash=f"copy-{number}",
-                        )
-                        ours += time.perf_counter() - started
-                        ours_chunks += result.chunks
-                        for stage, seconds in result.timings.items():
-                            stages[stage] += seconds
-                    else:
-                        count, chunking = run_theirs(pipeline, chunker, document, uri)
-                        theirs_chunks += count
-                        theirs_chunking += chunking
-                        theirs += time.perf_counter() - started
-                print(f"  copy {number:2d}: ours {ours:6.1f}s, theirs {theirs:6.1f}s", flush=True)
-            with psycopg.connect(url) as conn:
-                rows = conn.execute("SELECT count(*) FROM data_llama_bench").fetchone()[0]
-        if ours_chunks != theirs_chunks:
-            raise SystemExit(f"chunk counts differ: ours {ours_chunks}, theirs {theirs_chunks}")
-        chunks = ours_chunks
-        print(
-            f"corpus: {args.copies} variants of the Fed report, {chunks} chunks each side "
-            f"(real MiniLM int8, batch {batch}, LlamaIndex embed_batch_size "
-            f"{embedding.embed_batch_size}); LlamaIndex table holds {rows} rows "
-            "(incl. one untimed warm-up copy)"
-        )
-        print(
-            f"versions: llama-index-core {version('llama-index-core')}, "
-            f"llama-index-vector-stores-postgres {version('llama-index-vector-stores-postgres')}, "
-            f"SQLAlchemy {version('sqlalchemy')}, psycopg2 {version('psycopg2-binary')}"
-        )
-        print(f"ours  (index_document)       : {chunks / ours:6.1f} chunks/s ({ours:.1f}s)")
-        print("  stages: " + ", ".join(f"{k} {v:.1f}s ({v / ours:.0%})" for k, v in stages.items()))
-        print(f"theirs (IngestionPipeline+PG): {chunks / theirs:6.1f} chunks/s ({theirs:.1f}s)")
-        rest = theirs - embedding.seconds
-        llama = rest - theirs_chunking
-        print(
-            f"  chunk (ours) {theirs_chunking:.1f}s ({theirs_chunking / theirs:.0%}), "
-            f"embed {embedding.seconds:.1f}s ({embedding.seconds / theirs:.0%}), "
-            f"nodes + pipeline + PGVectorStore {llama:.1f}s ({llama / theirs:.0%})"
-        )
-        ours_rest = ours - stages["embed"]
-        print(
-            f"outside the model: ours {ours_rest:.1f}s, theirs {rest:.1f}s "
-            f"({rest / ours_rest:.1f}x); model: ours {stages['embed']:.1f}s, "
-            f"theirs {embedding.seconds:.1f}s"
-        )
-        ratio = theirs / ours
-        verdict = "meets" if ratio >= 1.5 else "MISSES"
-        print(f"ours is {ratio:.2f}x LlamaIndex's speed ({verdict} the >= 1.5x target)")
-    finally:
-        if store is not None:
-            asyncio.run(store.close())  # disposes both SQLAlchemy engines
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+            print(f"ours  (index_document)       : {chunks / ours:6.1f} chunks/s ({ours:.1f}s)")
+            print(
+                "  stages: "
+                + ", ".join(f"{k} {v:.1f}s ({v / ours:.0%})" for k, v in stages.items())
+            )
+            print(f"theirs (IngestionPipeline+PG): {chunks / theirs:6.1f} chunks/s ({theirs:.1f}s)")
+            rest = theirs - embedding.seconds
+            llama = rest - theirs_chunking
+            print(
+                f"  chunk (ours) {theirs_chunking:.1f}s ({theirs_chunking / theirs:.0%}), "
+                f"embed {embedding.seconds:.1f}s ({embedding.seconds / theirs:.0%}), "
+                f"nodes + pipeline + PGVectorStore {llama:.1f}s ({llama / theirs:.0%})"
+            )
+            ours_rest = ours - stages["embed"]
+            print(
+                f"outside the model: ours {ours_rest:.1f}s, theirs {rest:.1f}s "
+                f"({rest / ours_rest:.1f}x); model: ours {stages['embed']:.1f}s, "
+                f"theirs {embedding.seconds:.1f}s"
+            )
+            ratio = theirs / ours
+            verdict = "meets" if ratio >= 1.5 else "MISSES"
+            print(f"ours is {ratio:.2f}x LlamaIndex's speed ({verdict} the >= 1.5x target)")
+        finally:
+            if store is not None:
+                asyncio.run(store.close())  # disposes both SQLAlchemy engines
 
 
 if __name__ == "__main__":

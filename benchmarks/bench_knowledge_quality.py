@@ -10,13 +10,10 @@ hybrid beats both single legs on nDCG@10 (the target).
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-import psycopg
-from _services import EmbeddedPostgres
+from _services import private_database
 
 from tidyllm import UnifiedSessionManager
 from tidyllm.knowledge.evaluation import METRICS, evaluate
@@ -28,28 +25,22 @@ def main() -> None:
     folders = [Path(a) for a in sys.argv[1:]] or sorted(
         p for p in DATASETS.iterdir() if (p / "corpus.jsonl").exists()
     )
-    root = Path(tempfile.mkdtemp(prefix="bench-quality-"))
-    pg = EmbeddedPostgres(root / "pg")
-    try:
-        with psycopg.connect(pg.url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url.replace("/postgres?", "/bench?")
-        with UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm:
-            for folder in folders:
-                report = evaluate(sm, folder, log_run=False)
-                print(
-                    f"{report.dataset}: {report.queries} queries, {report.documents} documents,"
-                    f" {report.chunks} chunks"
-                )
-                print(f"  {'mode':8}" + "".join(f"{m:>12}" for m in METRICS))
-                for mode, values in report.results.items():
-                    print(f"  {mode:8}" + "".join(f"{values[m]:12.4f}" for m in METRICS))
-                ndcg = {mode: values["ndcg@10"] for mode, values in report.results.items()}
-                wins = ndcg["hybrid"] > max(ndcg["dense"], ndcg["text"])
-                print(f"  hybrid beats both legs on nDCG@10: {'yes' if wins else 'NO'}")
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    with (
+        private_database("bench-quality-") as (root, url),
+        UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm,
+    ):
+        for folder in folders:
+            report = evaluate(sm, folder, log_run=False)
+            print(
+                f"{report.dataset}: {report.queries} queries, {report.documents} documents,"
+                f" {report.chunks} chunks"
+            )
+            print(f"  {'mode':8}" + "".join(f"{m:>12}" for m in METRICS))
+            for mode, values in report.results.items():
+                print(f"  {mode:8}" + "".join(f"{values[m]:12.4f}" for m in METRICS))
+            ndcg = {mode: values["ndcg@10"] for mode, values in report.results.items()}
+            wins = ndcg["hybrid"] > max(ndcg["dense"], ndcg["text"])
+            print(f"  hybrid beats both legs on nDCG@10: {'yes' if wins else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import psycopg
-from _services import EmbeddedPostgres
+from _services import private_database
 from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 
@@ -133,77 +130,71 @@ def main() -> None:
         " ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6
     ]
     vectors = clustered_vectors(rng, args.chunks)
-    root = Path(tempfile.mkdtemp(prefix="bench-search-"))
-    pg = EmbeddedPostgres(root / "pg")
-    try:
-        with psycopg.connect(pg.url, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url.replace("/postgres?", "/bench?")
-        with UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm:
-            create_domain(sm, "bench")
-            load(sm, sentences, vectors, rng)
-            queries = []
-            for _ in range(args.queries):
-                words = sentences[rng.integers(0, len(sentences))].split()
-                start = int(rng.integers(0, max(1, len(words) - 6)))
-                queries.append(" ".join(words[start : start + int(rng.integers(4, 9))]))
-            probes = clustered_vectors(rng, args.queries)  # SYNTHETIC query vectors
-            sm.embedder().embed(["warm up"])
-            for q, v in zip(queries[:20], probes[:20], strict=True):  # warm caches
-                search(sm, "bench", q, k=10, query_vector=v)
+    with (
+        private_database("bench-search-") as (root, url),
+        UnifiedSessionManager(data_dir=root / "data", database={"url": url}) as sm,
+    ):
+        create_domain(sm, "bench")
+        load(sm, sentences, vectors, rng)
+        queries = []
+        for _ in range(args.queries):
+            words = sentences[rng.integers(0, len(sentences))].split()
+            start = int(rng.integers(0, max(1, len(words) - 6)))
+            queries.append(" ".join(words[start : start + int(rng.integers(4, 9))]))
+        probes = clustered_vectors(rng, args.queries)  # SYNTHETIC query vectors
+        sm.embedder().embed(["warm up"])
+        for q, v in zip(queries[:20], probes[:20], strict=True):  # warm caches
+            search(sm, "bench", q, k=10, query_vector=v)
 
-            text_hits: list[int] = []
+        text_hits: list[int] = []
 
-            def timed(use_vector: bool, **kwargs) -> list[float]:
-                out = []
-                for q, v in zip(queries, probes, strict=True):
-                    extra = {"query_vector": v} if use_vector else {}
-                    started = time.perf_counter()
-                    result = search(sm, "bench", q, k=10, **kwargs, **extra)
-                    out.append(time.perf_counter() - started)
-                    # hybrid/dense always fill k; text-only returns matching chunks only
-                    assert len(result.hits) == 10 or kwargs.get("mode") == "text"
-                    if kwargs.get("mode") == "text":
-                        text_hits.append(len(result.hits))
-                return out
+        def timed(use_vector: bool, **kwargs) -> list[float]:
+            out = []
+            for q, v in zip(queries, probes, strict=True):
+                extra = {"query_vector": v} if use_vector else {}
+                started = time.perf_counter()
+                result = search(sm, "bench", q, k=10, **kwargs, **extra)
+                out.append(time.perf_counter() - started)
+                # hybrid/dense always fill k; text-only returns matching chunks only
+                assert len(result.hits) == 10 or kwargs.get("mode") == "text"
+                if kwargs.get("mode") == "text":
+                    text_hits.append(len(result.hits))
+            return out
 
-            print(
-                f"{args.chunks} chunks (SYNTHETIC vectors, real Fed sentences), "
-                f"{args.queries} queries, k=10"
-            )
-            print("hybrid, query embedded by MiniLM : " + percentiles(timed(False)))
-            print("hybrid, precomputed query vector : " + percentiles(timed(True)))
-            print(
-                "hybrid, vector + 1% tenant filter: "
-                + percentiles(timed(True, filters={"tenant": "t42"}))
-            )
-            print("dense only, precomputed vector   : " + percentiles(timed(True, mode="dense")))
-            print("text only                        : " + percentiles(timed(False, mode="text")))
-            with_text = sum(1 for n in text_hits if n)
-            print(
-                f"  ({with_text}/{len(text_hits)} queries had informative terms for the "
-                "full-text leg; the others are answered by the dense leg alone)"
-            )
+        print(
+            f"{args.chunks} chunks (SYNTHETIC vectors, real Fed sentences), "
+            f"{args.queries} queries, k=10"
+        )
+        print("hybrid, query embedded by MiniLM : " + percentiles(timed(False)))
+        print("hybrid, precomputed query vector : " + percentiles(timed(True)))
+        print(
+            "hybrid, vector + 1% tenant filter: "
+            + percentiles(timed(True, filters={"tenant": "t42"}))
+        )
+        print("dense only, precomputed vector   : " + percentiles(timed(True, mode="dense")))
+        print("text only                        : " + percentiles(timed(False, mode="text")))
+        with_text = sum(1 for n in text_hits if n)
+        print(
+            f"  ({with_text}/{len(text_hits)} queries had informative terms for the "
+            "full-text leg; the others are answered by the dense leg alone)"
+        )
 
-            stored = vectors.astype(np.float16).astype(np.float32)
-            stored /= np.linalg.norm(stored, axis=1, keepdims=True)
-            recalls = []
-            with sm.connection() as conn:
-                order = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")]
-            ids = np.array(order)
-            for v in probes[:100]:
-                exact = set(ids[np.argsort(-(stored @ v))[:10]].tolist())
-                got = {
-                    h.chunk_id
-                    for h in search(sm, "bench", "x", k=10, mode="dense", query_vector=v).hits
-                }
-                recalls.append(len(exact & got) / 10)
-            mean = statistics.mean(recalls)
-            flag = "ok" if mean >= 0.95 else "MISSES target"
-            print(f"HNSW recall@10 vs exact search (100 queries): {mean:.3f} ({flag})")
-    finally:
-        pg.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        stored = vectors.astype(np.float16).astype(np.float32)
+        stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+        recalls = []
+        with sm.connection() as conn:
+            order = [r[0] for r in conn.execute("SELECT id FROM chunks ORDER BY id")]
+        ids = np.array(order)
+        for v in probes[:100]:
+            exact = set(ids[np.argsort(-(stored @ v))[:10]].tolist())
+            got = {
+                h.chunk_id
+                for h in search(sm, "bench", "x", k=10, mode="dense", query_vector=v).hits
+            }
+            recalls.append(len(exact & got) / 10)
+        mean = statistics.mean(recalls)
+        flag = "ok" if mean >= 0.95 else "MISSES target"
+        print(f"HNSW recall@10 vs exact search (100 queries): {mean:.3f} ({flag})")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from services import EmbeddedPostgres, MlflowServer, MotoS3
+from services import EmbeddedPostgres, MlflowServer, MotoS3, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -91,21 +90,6 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
-
-
-@contextmanager
-def fresh_database(server: EmbeddedPostgres, prefix: str) -> Iterator[str]:
-    """Create an empty database on ``server``; yield its URL; drop it afterwards."""
-    import uuid
-
-    import psycopg
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield server.url.replace("/postgres?", f"/{name}?")
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

