@@ -20,7 +20,6 @@ from tidyllm.archcheck.baseline import (
 )
 from tidyllm.archcheck.checker import check
 from tidyllm.archcheck.config import CheckConfig, find_pyproject, load_config
-from tidyllm.archcheck.migrate import migrate
 from tidyllm.archcheck.report import FORMATS, render
 from tidyllm.errors import CheckConfigError
 
@@ -124,6 +123,8 @@ def migrate_command(
         raise _fail_usage("choose exactly one of --diff or --write")
     try:
         config = _config(config_path)
+        from tidyllm.archcheck.migrate import migrate  # LibCST: ~0.35 s, only for this command
+
         result = migrate(paths or [Path(".")], write=write, config=config)
     except CheckConfigError as exc:
         raise _fail_usage(str(exc)) from exc
