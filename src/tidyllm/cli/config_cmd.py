@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from rich.table import Table
 
 from tidyllm.cli.output import console
@@ -27,8 +27,6 @@ def _display(value: Any) -> str:
 
 
 def _rows(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    from pydantic import BaseModel
-
     rows: list[tuple[str, Any]] = []
     for name in type(obj).model_fields:
         value = getattr(obj, name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tidyllm.cli.output import console
-from tidyllm.db import embedded_running, stop_embedded
+from tidyllm.db import embedded_running, migration_head, stop_embedded
 from tidyllm.session import UnifiedSessionManager
 from tidyllm.settings import load_settings
 
@@ -19,12 +19,9 @@ def _data_dir():
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations (starts the embedded server when no URL is set)."""
-    with UnifiedSessionManager() as sm:
-        sm.db()
-        head = sm.execute_postgres_query(
-            "SELECT version, name FROM tidyllm_migrations ORDER BY version DESC LIMIT 1"
-        )
-    console.print(f"schema at {head[0][0]:04d}_{head[0][1]}" if head else "schema empty")
+    with UnifiedSessionManager() as sm, sm.connection() as conn:
+        head = migration_head(conn)
+    console.print(f"schema at {head}" if head else "schema empty")
 
 
 @app.command("status")

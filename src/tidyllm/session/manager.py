@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from tidyllm.credentials import CredentialStore, resolve_secret
 from tidyllm.errors import ServiceUnavailable, SettingsError, TidyLLMError
-from tidyllm.redaction import install_log_redaction
+from tidyllm.redaction import install_log_redaction, redact
 from tidyllm.session import clients
 from tidyllm.session.health import HealthResult, run_probes
 from tidyllm.session.legacy import LegacyMethods
@@ -274,6 +274,4 @@ class UnifiedSessionManager(LegacyMethods):
 
 
 def _redacted(exc: BaseException) -> str:
-    from tidyllm.redaction import redact
-
     return redact(exc).strip() or exc.__class__.__name__
