@@ -21,13 +21,11 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tidyllm.dropzones.batch import BatchTracker
@@ -42,6 +40,7 @@ from tidyllm.dropzones.detect import (
 from tidyllm.dropzones.ledger import NOTIFY_CHANNEL, Ledger
 from tidyllm.dropzones.pipeline import resolve_pipeline
 from tidyllm.dropzones.process import Outcome, Processor
+from tidyllm.dropzones.scratch import open_scratch
 from tidyllm.dropzones.zone import Zone
 from tidyllm.redaction import redact
 
@@ -94,7 +93,8 @@ class Worker:
         self.grace = grace_seconds
         self.watch = watch
         self.on_outcome = on_outcome
-        self.tmpdir = Path(tempfile.mkdtemp(prefix="tidyllm-worker-"))
+        # under <data_dir>/tmp/workers/, after sweeping the copies of this host's dead workers
+        self.tmpdir = open_scratch(sm.settings.data_dir)
         self.processor = Processor(
             sm,
             self.ledger,
@@ -125,6 +125,7 @@ class Worker:
     def run(self, *, once: bool = False) -> WorkerSummary:
         """Run until :meth:`stop` (or, with ``once``, until nothing is left to do)."""
         if not self.zones:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
             return self.summary
         try:
             if once:
