@@ -218,26 +218,6 @@ def test_the_scanned_patent_is_a_clear_no_text_layer_failure_without_ocr(sm, tmp
     assert show_domain(sm, "patents").chunks == 0  # never garbage text
 
 
-def test_the_scanned_patent_is_ocrd_when_the_ocr_extra_is_installed(sm, tmp_path) -> None:
-    """First page only (OCR takes seconds per page). OCR bypasses the ledger (see the module)."""
-    from pypdf import PdfReader, PdfWriter
-
-    from tidyllm.extraction import ocr_available
-
-    if not ocr_available():
-        pytest.skip("the OCR extra is not installed; the no-text-layer path is tested above")
-    writer = PdfWriter()
-    writer.add_page(PdfReader(PATENT_PDF).pages[0])
-    writer.write(tmp_path / "patent-page-1.pdf")
-    create_domain(sm, "patents")
-    (item,) = ingest(sm, "patents", [str(tmp_path / "patent-page-1.pdf")], ocr=True).items
-    assert item.state == "done" and item.chunks >= 1
-    with sm.connection() as conn:
-        assert conn.execute("SELECT ocr FROM documents").fetchone()[0] is True
-    hits = search(sm, "patents", "United States Patent", k=1, mode="text").hits
-    assert hits and hits[0].page == 1 and "Patent" in hits[0].text
-
-
 @pytest.mark.parametrize("source", ["", "ftp://host/file", "/does/not/exist", "s3://"])
 def test_bad_sources_are_clear_errors_and_nothing_is_copied(sm, folder, source: str) -> None:
     create_domain(sm, "docs")

@@ -51,6 +51,10 @@ def domains_create(
     language: Annotated[
         str, typer.Option(help="Full-text configuration: english, simple (mixed), german, ...")
     ] = "english",
+    ocr: Annotated[
+        bool,
+        typer.Option(help="OCR scanned pages of files ingested into it (needs the OCR extra)."),
+    ] = False,
 ) -> None:
     """Create a knowledge domain; its embedder and chunking are fixed from now on."""
     from tidyllm.knowledge import create_domain
@@ -64,10 +68,12 @@ def domains_create(
             chunk_size=chunk_size,
             overlap=overlap,
             language=language,
+            ocr=ocr,
         )
     console.print(
         f"created domain {_out(domain.name)} ({_out(domain.embedder)}, {domain.dimension}-d, "
-        f"chunks of {domain.chunk_size} tokens, overlap {domain.chunk_overlap})"
+        f"chunks of {domain.chunk_size} tokens, overlap {domain.chunk_overlap}"
+        f"{', OCR on' if domain.ocr else ''})"
     )
 
 
@@ -109,6 +115,7 @@ def domains_show(name: Annotated[str, typer.Argument(help="Domain name.")]) -> N
         ("embedder", f"{d.embedder} ({d.dimension}-d)"),
         ("chunking", f"{d.chunk_size} tokens, overlap {d.chunk_overlap}"),
         ("language", d.language),
+        ("ocr", "on" if d.ocr else "off"),
         ("documents", stats.documents),
         ("pages", stats.pages),
         ("chunks", stats.chunks),
@@ -163,9 +170,14 @@ def ingest(
     domain: Annotated[str, typer.Argument(help="Domain name.")],
     sources: Annotated[list[str], typer.Argument(help="Files, folders or s3://bucket/prefix.")],
     ocr: Annotated[
-        bool,
-        typer.Option(help="OCR scanned pages (needs the OCR extra; bypasses the ledger)."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--ocr/--no-ocr",
+            help="Turn the domain's OCR of scanned pages on/off (sticky; needs the OCR extra). "
+            "Default: keep the domain's setting.",
+            show_default=False,
+        ),
+    ] = None,
     track: Annotated[bool, typer.Option("--track/--no-track", help="MLflow batch runs")] = True,
 ) -> None:
     """Index files into a domain through its drop-zone ledger; a rerun indexes nothing twice."""
@@ -205,7 +217,7 @@ def ingest(
     console.print(
         f"{counts.get('done', 0)} done, {counts.get('duplicate', 0)} duplicate, "
         f"{counts.get('failed', 0)} failed{', ' + others if others else ''}; "
-        f"{report.chunks} chunks in {report.seconds:.1f}s"
+        f"{report.chunks} chunks in {report.seconds:.1f}s{'; OCR on' if report.ocr else ''}"
     )
     if report.failures:
         raise typer.Exit(1)

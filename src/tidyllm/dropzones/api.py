@@ -34,7 +34,41 @@ from tidyllm.settings.schema import ZoneSettings
 
 INGEST_FOLDER = "ingest"
 INGEST_ZONE_PREFIX = "ingest-"
+OCR_PARSE_TIMEOUT = 600.0  # seconds a file may take to parse in an OCR ingest zone
 _ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # ZoneSettings.name's pattern
+
+
+def _ingest_zone_name(domain: object) -> str:
+    name = INGEST_ZONE_PREFIX + (domain if isinstance(domain, str) else "")
+    if not isinstance(domain, str) or not _ZONE_NAME.match(name):
+        raise DropZoneError(
+            f"cannot ingest into domain {domain!r}: the bulk-ingest zone name {name!r} must be "
+            "lower-case letters, digits, - and _ (at most 63 characters)"
+        )
+    return name
+
+
+def _ocr_flags(sm: Any, domains: list[str]) -> dict[str, bool]:
+    """The domains' OCR flags from PostgreSQL (one query), so every machine agrees."""
+    from tidyllm.knowledge.domains import ocr_flags
+
+    with sm.connection() as conn:
+        return ocr_flags(conn, domains)
+
+
+def _ingest_zone(sm: Any, name: str, domain: str, ocr: bool) -> ZoneSettings:
+    source = Path(sm.settings.data_dir) / INGEST_FOLDER / domain
+    # OCR takes ~20 s a page and an implicit zone has no setting to raise: allow ~30 pages
+    timeout = OCR_PARSE_TIMEOUT if ocr else ZoneSettings.model_fields["parse_timeout"].default
+    return ZoneSettings(
+        name=name,
+        source=str(source),
+        pipeline="index",
+        domain=domain,
+        quiet_period=0.0,
+        ocr=ocr,
+        parse_timeout=timeout,
+    )
 
 
 def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
@@ -43,35 +77,38 @@ def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
     A local zone under ``DATA/ingest/<domain>`` with the ``index`` pipeline, so a
     bulk load gets the ledger's guarantees (exactly once per content, resumable,
     duplicates recorded). ``quiet_period`` is 0: only ``ingest`` writes there, and
-    it writes each file completely before recording it.
+    it writes each file completely before recording it. ``ocr`` is the domain's
+    flag (``domains.ocr``, read now: a :class:`Worker` keeps the settings it was
+    built with). A domain that does not exist (deleted, or not created yet) gives
+    ``ocr=False``; its files then fail in the ``index`` step with a clear error.
     """
-    name = INGEST_ZONE_PREFIX + (domain if isinstance(domain, str) else "")
-    if not isinstance(domain, str) or not _ZONE_NAME.match(name):
-        raise DropZoneError(
-            f"cannot ingest into domain {domain!r}: the bulk-ingest zone name {name!r} must be "
-            "lower-case letters, digits, - and _ (at most 63 characters)"
-        )
-    source = Path(sm.settings.data_dir) / INGEST_FOLDER / domain
-    return ZoneSettings(
-        name=name, source=str(source), pipeline="index", domain=domain, quiet_period=0.0
-    )
+    name = _ingest_zone_name(domain)
+    ocr = _ocr_flags(sm, [domain]).get(domain, False)
+    return _ingest_zone(sm, name, domain, ocr)
 
 
 def implicit_zones(sm: Any) -> list[ZoneSettings]:
-    """The bulk-ingest zones that exist on this machine (``DATA/ingest/<domain>/``)."""
+    """The bulk-ingest zones that exist on this machine (``DATA/ingest/<domain>/``).
+
+    The database is asked once for the domains' OCR flags, and only when such a
+    folder exists.
+    """
     root = Path(sm.settings.data_dir) / INGEST_FOLDER
     try:
         children = sorted(root.iterdir())
     except OSError:  # no bulk ingest has run here
         return []
-    out = []
+    found: list[tuple[str, str]] = []
     for child in children:
         if child.is_dir() and not child.is_symlink():
             try:
-                out.append(ingest_zone_settings(sm, child.name))
+                found.append((_ingest_zone_name(child.name), child.name))
             except DropZoneError:  # a folder someone else put there: not a zone
                 continue
-    return out
+    if not found:
+        return []
+    flags = _ocr_flags(sm, [domain for _, domain in found])
+    return [_ingest_zone(sm, name, domain, flags.get(domain, False)) for name, domain in found]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tidyllm.knowledge.domains import (
     create_domain,
     delete_domain,
     list_domains,
+    set_domain_ocr,
     show_domain,
 )
 from tidyllm.knowledge.indexing import IndexedVersion, index_document
@@ -32,5 +33,6 @@ __all__ = [
     "index_document",
     "list_domains",
     "search",
+    "set_domain_ocr",
     "show_domain",
 ]

@@ -24,17 +24,22 @@ DEFAULT_LANGUAGE = "english"
 
 _SELECT_BY_NAME = (
     "SELECT id, name, description, embedder, dimension, chunk_size, chunk_overlap, "
-    "language::text, created_at, last_ingest_at FROM domains WHERE name = %s"
+    "language::text, created_at, last_ingest_at, ocr FROM domains WHERE name = %s"
 )
 _INSERT = (
     "INSERT INTO domains (name, description, embedder, dimension, chunk_size, chunk_overlap, "
-    "language) VALUES (%s, %s, %s, %s, %s, %s, %s::regconfig) ON CONFLICT (name) DO NOTHING "
-    "RETURNING id, name, description, embedder, dimension, chunk_size, chunk_overlap, "
-    "language::text, created_at, last_ingest_at"
+    "language, ocr) VALUES (%s, %s, %s, %s, %s, %s, %s::regconfig, %s) "
+    "ON CONFLICT (name) DO NOTHING RETURNING id, name, description, embedder, dimension, "
+    "chunk_size, chunk_overlap, language::text, created_at, last_ingest_at, ocr"
 )
+_SET_OCR = (
+    "UPDATE domains SET ocr = %s WHERE name = %s RETURNING id, name, description, embedder, "
+    "dimension, chunk_size, chunk_overlap, language::text, created_at, last_ingest_at, ocr"
+)
+_OCR_FLAGS = "SELECT name, ocr FROM domains WHERE name = ANY(%s)"
 _LIST = (
     "SELECT d.id, d.name, d.description, d.embedder, d.dimension, d.chunk_size, "
-    "d.chunk_overlap, d.language::text, d.created_at, d.last_ingest_at, "
+    "d.chunk_overlap, d.language::text, d.created_at, d.last_ingest_at, d.ocr, "
     "coalesce(s.documents, 0), coalesce(s.chunks, 0), coalesce(s.pages, 0) "
     "FROM domains d LEFT JOIN LATERAL ("
     "  SELECT count(*) AS documents, sum(chunk_count) AS chunks, "
@@ -45,7 +50,11 @@ _LIST = (
 
 @dataclass(frozen=True)
 class Domain:
-    """One domain row. ``language`` is the PostgreSQL text-search configuration."""
+    """One domain row. ``language`` is the PostgreSQL text-search configuration.
+
+    ``ocr`` says whether pages without a text layer are OCR'd when files are ingested
+    into the domain (its implicit ``ingest-<domain>`` zone reads it; migration 0004).
+    """
 
     id: int
     name: str
@@ -57,6 +66,7 @@ class Domain:
     language: str
     created_at: datetime
     last_ingest_at: datetime | None
+    ocr: bool
 
 
 @dataclass(frozen=True)
@@ -130,17 +140,20 @@ def create_domain(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     overlap: int = DEFAULT_OVERLAP,
     language: str = DEFAULT_LANGUAGE,
+    ocr: bool = False,
 ) -> Domain:
     """Create a domain bound to the session manager's embedder.
 
     ``embedder`` names the embedder expected (e.g. ``minilm-l6-v2-int8``); it
     must be the configured one, because that is the only one this process can
     run. ``language`` is a PostgreSQL text-search configuration (``english``,
-    ``simple`` for mixed-language collections, ``german``, ...).
+    ``simple`` for mixed-language collections, ``german``, ...). ``ocr`` turns on
+    OCR for scanned pages of files ingested into the domain (see :func:`set_domain_ocr`).
     """
     check_name(name)
     if not isinstance(description, str):
         raise KnowledgeError("description must be a string")
+    _check_ocr(ocr)
     Chunker(chunk_size=chunk_size, overlap=overlap)  # validates both, with clear errors
     model = sm.embedder()
     if embedder is not None and embedder != model.name:
@@ -160,18 +173,55 @@ def create_domain(
         ensure_vector_index(conn, int(model.dimension))
         row = conn.execute(
             _INSERT,
-            (name, description, model.name, int(model.dimension), chunk_size, overlap, language),
+            (
+                name,
+                description,
+                model.name,
+                int(model.dimension),
+                chunk_size,
+                overlap,
+                language,
+                ocr,
+            ),
         ).fetchone()
     if row is None:
         raise DomainExists(f"knowledge domain {name!r} already exists")
     return _row_to_domain(row)
 
 
+def _check_ocr(ocr: object) -> bool:
+    if not isinstance(ocr, bool):
+        raise KnowledgeError(f"ocr must be true or false, got {ocr!r}")
+    return ocr
+
+
+def set_domain_ocr(sm: Any, name: str, ocr: bool) -> Domain:
+    """Turn OCR on or off for files ingested into ``name`` from now on; returns the domain.
+
+    The flag lives in PostgreSQL, so every worker on every machine builds the domain's
+    ``ingest-<domain>`` zone with the same value. Content already processed is not
+    redone (it stays a duplicate); a file that failed for lack of a text layer is
+    processed again when it is ingested again.
+    """
+    check_name(name)
+    _check_ocr(ocr)
+    with sm.connection() as conn:
+        row = conn.execute(_SET_OCR, (ocr, name)).fetchone()
+    if row is None:
+        raise DomainNotFound(f"knowledge domain {name!r} does not exist")
+    return _row_to_domain(row)
+
+
+def ocr_flags(conn: Any, names: list[str]) -> dict[str, bool]:
+    """The OCR flag of each named domain that exists (one query; missing names are absent)."""
+    return dict(conn.execute(_OCR_FLAGS, (list(names),)).fetchall())
+
+
 def list_domains(sm: Any) -> list[DomainStats]:
     """Every domain with its document and chunk counts, by name."""
     with sm.connection() as conn:
         rows = conn.execute(_LIST).fetchall()
-    return [DomainStats(_row_to_domain(r[:10]), int(r[10]), int(r[11]), int(r[12])) for r in rows]
+    return [DomainStats(_row_to_domain(r[:11]), int(r[11]), int(r[12]), int(r[13])) for r in rows]
 
 
 def show_domain(sm: Any, name: str) -> DomainStats:

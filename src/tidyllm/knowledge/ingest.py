@@ -14,9 +14,10 @@ only read, never moved or deleted: the copy is what flows to processed/ or faile
 A rerun makes every unchanged file a ``duplicate``; a run interrupted after copying
 is finished by the next run or by any ``tidyllm worker``.
 
-``ocr=True`` cannot go through the ledger: the drop-zone ``extract`` step has no OCR
-option. It keeps its old behaviour: hash, extract with OCR and index directly, with
-the source's own URI (skipping content already indexed from that URI).
+OCR is a property of the domain (``domains.ocr``, set by
+:func:`~tidyllm.knowledge.domains.set_domain_ocr`): the ingest zone carries it to the
+``extract`` step, so scanned files go through the same ledger. ``ingest(..., ocr=True)``
+or ``ocr=False`` sets the flag (sticky) before copying; ``ocr=None`` keeps it.
 
 ``sync_domain`` checks each document's source still exists (for ingested copies,
 the original file or object) and removes the documents whose source is gone.
@@ -30,21 +31,19 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from tidyllm.errors import (
     DropZoneError,
-    ExtractionError,
     InvalidKey,
     KnowledgeError,
     ObjectNotFound,
     ObjectStoreError,
 )
-from tidyllm.knowledge.domains import get_domain
-from tidyllm.knowledge.indexing import index_document
+from tidyllm.knowledge.domains import get_domain, set_domain_ocr
 
 LOCAL_PREFIX = "file/"
 S3_PREFIX = "s3/"
@@ -79,6 +78,7 @@ class IngestReport:
     domain: str
     zone: str
     items: list[IngestItem] = field(default_factory=list)
+    ocr: bool = False  # the domain's OCR flag this run used
     mlflow_runs: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -178,10 +178,16 @@ def _check_source(source: object) -> str:
 def iter_sources(sm: Any, sources: Sequence[str]) -> Iterator[SourceFile]:
     """Every file named by ``sources`` (files, folders, ``s3://bucket/prefix``), in order.
 
-    All sources are checked before the first file is yielded, so a typo in the last
-    one does not leave a half-copied load behind.
+    All sources are checked when this is called, before the first file is yielded,
+    so a typo in the last one does not leave a half-copied load behind.
     """
+    if isinstance(sources, str) or not isinstance(sources, Sequence):
+        raise KnowledgeError("sources must be a list of paths or s3:// URIs")
     checked = [_check_source(source) for source in sources]
+    return _walk(sm, checked)
+
+
+def _walk(sm: Any, checked: list[str]) -> Iterator[SourceFile]:
     for source in checked:
         if source.startswith("s3://"):
             yield from _s3_files(sm, source)
@@ -204,7 +210,7 @@ def ingest(
     sources: Sequence[str],
     *,
     progress: Callable[[IngestItem], None] | None = None,
-    ocr: bool = False,
+    ocr: bool | None = None,
     track: bool = True,
     concurrency: int = 1,
 ) -> IngestReport:
@@ -212,19 +218,34 @@ def ingest(
 
     ``progress`` is called once per file as it ends (and for files that could not
     be copied). ``track`` records MLflow batch runs; ``concurrency`` is the
-    worker's thread count. ``ocr=True`` reads scanned pages with OCR (needs the
-    OCR extra) and bypasses the ledger (see the module docstring).
+    worker's thread count. ``ocr`` sets the domain's OCR flag before anything is
+    copied (``True``: read scanned pages with OCR, needs the OCR extra; ``False``:
+    no OCR); it is sticky, the next ingests and every worker use it. ``None`` keeps
+    the domain's current setting. The domain, the sources and the OCR extra are all
+    checked before the flag changes or a file is copied.
     """
     from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_settings
 
+    if ocr is not None and not isinstance(ocr, bool):
+        raise KnowledgeError(f"ocr must be True, False or None, got {ocr!r}")
     with sm.connection() as conn:
         get_domain(conn, domain)  # an unknown domain fails before anything is copied
+    ingest_zone_settings(sm, domain)  # a domain name too long for a zone name fails here
     if ocr:
-        return _ingest_with_ocr(sm, domain, sources, progress)
+        from tidyllm.extraction import ocr_available
+
+        if not ocr_available():
+            raise KnowledgeError(
+                "OCR was requested but the OCR extra is not installed "
+                "(pip install 'tidyllm[ocr]'); the domain's OCR setting is unchanged"
+            )
+    files = iter_sources(sm, sources)  # every source is checked here, before any change
+    if ocr is not None:
+        set_domain_ocr(sm, domain, ocr)
     settings = ingest_zone_settings(sm, domain)
     Path(settings.source, "incoming").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    report = IngestReport(domain, settings.name)
+    report = IngestReport(domain, settings.name, ocr=settings.ocr)
     dz = UnifiedDropZones(sm)
     lock = threading.Lock()  # with concurrency > 1, outcomes arrive from several threads
 
@@ -238,7 +259,7 @@ def ingest(
         if outcome.state in FINAL_STATES:
             record(_item(dz, outcome))
 
-    waiting = _copy_in(dz, settings.name, iter_sources(sm, sources), record)
+    waiting = _copy_in(dz, settings.name, files, record)
     options = {"once": True, "on_outcome": on_outcome, "track": track, "watch": False}
     summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
     report.mlflow_runs += summary.mlflow_runs
@@ -328,78 +349,6 @@ def _item(dz: Any, outcome: Any) -> IngestItem:
         code=error.get("code"),
         hint=error.get("hint") or None,
     )
-
-
-# --- OCR: the direct path (the drop-zone extract step has no OCR option) ----------------------
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextmanager
-def _local_copy(source: SourceFile) -> Iterator[Path]:
-    import shutil
-    import tempfile
-
-    if source.uri.startswith("file://"):
-        yield Path(urllib.request.url2pathname(urllib.parse.urlparse(source.uri).path))
-        return
-    folder = Path(tempfile.mkdtemp(prefix="tidyllm-ingest-"))
-    try:
-        target = folder / "object"
-        with source.open() as data, target.open("wb") as sink:
-            shutil.copyfileobj(data, sink, 1 << 20)
-        yield target
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _ingest_with_ocr(
-    sm: Any, domain: str, sources: Sequence[str], progress: Callable[[IngestItem], None] | None
-) -> IngestReport:
-    from tidyllm.extraction import ExtractLimits, extract_isolated, ocr_available
-
-    if not ocr_available():
-        raise KnowledgeError("OCR was requested but the OCR extra is not installed")
-    limits = ExtractLimits(ocr=True)
-    started = time.perf_counter()
-    report = IngestReport(domain, "")
-    known = _known_hashes(sm, domain)
-    for source in iter_sources(sm, sources):
-        name = source.key.rsplit("/", 1)[-1]
-        try:
-            with _local_copy(source) as path:
-                digest = _sha256_file(path)
-                if known.get(source.uri) == digest:
-                    item = IngestItem(source.uri, "duplicate")
-                else:
-                    document = extract_isolated(path, filename=name, limits=limits)
-                    result = index_document(
-                        sm,
-                        domain=domain,
-                        document=document,
-                        source_uri=source.uri,
-                        version=f"sha256:{digest[:16]}",
-                        content_hash=digest,
-                        title=document.title or name,
-                        metadata={"filename": name},
-                    )
-                    known[source.uri] = digest
-                    item = IngestItem(source.uri, "done", chunks=result.chunks)
-        except ExtractionError as exc:
-            item = IngestItem(source.uri, "failed", error=str(exc), code=exc.code, hint=exc.hint)
-        except (KnowledgeError, ObjectStoreError, OSError) as exc:
-            item = IngestItem(source.uri, "failed", error=str(exc) or type(exc).__name__)
-        report.items.append(item)
-        if progress is not None:
-            progress(item)
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _known_hashes(sm: Any, domain: str) -> dict[str, str]:
