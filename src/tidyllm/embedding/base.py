@@ -30,15 +30,20 @@ class Embedder(ABC):
     ``max_tokens``
         the model's input window; longer texts are truncated, which is why the
         chunker keeps chunks under it.
+
+    ``default_batch_size`` is how many texts go to the model per call when the
+    caller does not say (``embed(..., batch_size=None)``): the fastest size
+    differs by embedder (a CPU model wants small batches, an HTTP API large ones).
     """
 
     name: str
     dimension: int
     max_tokens: int
+    default_batch_size: int = 32
 
     @abstractmethod
-    def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-        """Embed ``texts`` in order.
+    def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """Embed ``texts`` in order, ``batch_size`` per model call (None: the default).
 
         Returns a float32 array of shape ``(len(texts), dimension)`` with unit-norm
         rows. An empty sequence gives shape ``(0, dimension)``; an empty string
@@ -58,7 +63,7 @@ class Embedder(ABC):
         return self.embed([text])[0]
 
 
-def check_texts(texts: Sequence[str], batch_size: int) -> list[str]:
+def check_texts(texts: Sequence[str], batch_size: int | None) -> list[str]:
     """Validate embedder input once, for every implementation; returns a list copy.
 
     A bare ``str`` is a ``Sequence[str]`` of characters: embedding each letter
@@ -68,7 +73,9 @@ def check_texts(texts: Sequence[str], batch_size: int) -> list[str]:
         raise EmbeddingError(
             f"texts must be a sequence of str (a list), not {type(texts).__name__}"
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
         raise EmbeddingError(f"batch_size must be a positive int, got {batch_size!r}")
     items = list(texts)
     for position, text in enumerate(items):

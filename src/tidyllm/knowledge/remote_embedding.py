@@ -48,8 +48,8 @@ class BedrockTitanEmbedder(Embedder):
         self.dimension = dimension
         self.name = f"bedrock:{self.model}:{dimension}"
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-        items = check_texts(texts, batch_size)
+    def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        items = check_texts(texts, batch_size)  # Titan takes one text per request
         rows = [self._one(text) for text in items]
         if not rows:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -89,6 +89,7 @@ class OpenAICompatibleEmbedder(Embedder):
     """
 
     max_tokens = 8192
+    default_batch_size = 64  # texts per HTTP request
 
     def __init__(self, client: Any, model: str | None) -> None:
         if not model:
@@ -105,8 +106,9 @@ class OpenAICompatibleEmbedder(Embedder):
         assert self._dimension is not None
         return self._dimension
 
-    def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         items = check_texts(texts, batch_size)
+        batch_size = batch_size or self.default_batch_size
         rows: list[list[float]] = []
         for start in range(0, len(items), batch_size):
             rows.extend(self._batch(items[start : start + batch_size]))

@@ -99,7 +99,12 @@ class EmbedderSettings(_Section):
     model: str | None = Field(None, description="Model id for bedrock/openai")
     endpoint: str | None = Field(None, description="Base URL of an OpenAI-compatible endpoint")
     api_key: SecretStr | None = Field(None, description="API key or secret:NAME")
-    batch_size: int = Field(32, ge=1, le=4096, description="Texts per embedding call")
+    batch_size: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="Texts per model call; null: the embedder's own (MiniLM 8, OpenAI 64)",
+    )
 
 
 class ZoneSettings(_Section):
