@@ -28,6 +28,7 @@ import yaml
 from dropzone_helpers import cli_args, open_dz, rows, zone_conf
 
 from services import EmbeddedPostgres, MotoS3
+from tidyllm.dropzones.scratch import scratch_root, sweep_stale
 
 pytestmark = pytest.mark.slow
 
@@ -206,6 +207,9 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
         assert dropped.is_set(), "the dropper did not finish"
         assert _settled(dz, s3, bucket), "files were still unfinished at the deadline"
         _check_invariants(dz, s3, bucket, drops, fleet.kills)
+        # the killed workers' copies of documents do not outlive the fleet
+        sweep_stale(data_dir)
+        assert not list(scratch_root(data_dir).rglob("file-*"))
         dz.close()
     finally:
         if fleet is not None:
