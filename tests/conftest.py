@@ -57,7 +57,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test starts with no TidyLLM/AWS/MLflow settings and no ./tidyllm.yaml.
 
     AWS_EC2_METADATA_DISABLED keeps boto3 from ever probing an instance-metadata
-    address on this machine.
+    address on this machine; the null keyring keeps master keys out of the real one.
     """
     import os
 
@@ -65,6 +65,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(_ENV_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Never the developer's real keyring; the keyring tests choose a backend of their own.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.chdir(tmp_path)

@@ -88,7 +88,7 @@ def load_master_key(data_dir: Path, environ: Mapping[str, str], *, create: bool)
     path = data_dir / KEY_FILE
     if not path.exists():
         if not create:
-            raise CredentialError(f"no master key: set {MASTER_KEY_ENV} or store a secret first")
+            raise CredentialError(_missing_key_message(data_dir, path))
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -97,6 +97,18 @@ def load_master_key(data_dir: Path, environ: Mapping[str, str], *, create: bool)
     register_secret(raw.decode(errors="replace"))
     _check_key(raw, f"key file {path}")
     return MasterKey(raw, f"key file {path}")
+
+
+def _missing_key_message(data_dir: Path, key_file: Path) -> str:
+    store = data_dir / STORE_FILE
+    if not store.exists():
+        return f"no master key: set {MASTER_KEY_ENV} or store a secret first"
+    # The secrets exist but nothing can decrypt them: never suggest making a new key here.
+    return (
+        f"the credential store {store} exists but its master key was not found "
+        f"(not in {MASTER_KEY_ENV}, the OS keyring or {key_file}); restore that key, "
+        f"or delete {store} and set its secrets again"
+    )
 
 
 def _check_key(raw: bytes, source: str) -> None:
