@@ -170,3 +170,21 @@ def cli():
         return runner.invoke(app, list(args), input=input, catch_exceptions=False)
 
     return invoke
+
+
+SAMPLE_PATENT = Path(__file__).resolve().parents[1] / "samples" / "us-patent-12290739.pdf"
+
+
+@pytest.fixture
+def scanned_page(tmp_path: Path) -> Path:
+    """The patent's first scanned page, cropped to its header (OCR in seconds, not minutes)."""
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    page = writer.add_page(pypdf.PdfReader(SAMPLE_PATENT).pages[0])
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    page.cropbox = pypdf.generic.RectangleObject([x0, y1 - (y1 - y0) / 4, x1, y1])
+    out = tmp_path / "scans" / "patent-header.pdf"
+    out.parent.mkdir()
+    writer.write(out)
+    return out

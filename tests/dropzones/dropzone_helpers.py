@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,26 @@ class BackgroundWorker:
         self.worker.stop()
         self.thread.join(30)
         assert not self.thread.is_alive()
+
+
+# A named test double: a pipeline step that holds its file for SLOW_STEP_SECONDS, so a
+# test can signal or kill a worker while it is in the middle of a file. Registered in-process,
+# then the real CLI runs.
+SLOW_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from tidyllm.dropzones import register_step
+
+    class SlowStep:
+        name = "slow"
+        version = "1"
+        def run(self, ctx):
+            time.sleep(float(os.environ.get("SLOW_STEP_SECONDS", "0")))
+            return {"slept": True}
+
+    register_step(SlowStep())
+    from tidyllm.cli.main import run
+    sys.argv = ["tidyllm", *sys.argv[1:]]
+    run()
+    """
+)

@@ -6,32 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import yaml
-from dropzone_helpers import open_dz, rows, tree, wait_for, zone_conf
-
-# A named test double: a pipeline step that holds its file for SLOW_STEP_SECONDS, so a
-# test can signal a worker while it is in the middle of a file. Registered in-process,
-# then the real CLI runs.
-SLOW_WORKER = textwrap.dedent(
-    """
-    import os, sys, time
-    from tidyllm.dropzones import register_step
-
-    class SlowStep:
-        name = "slow"
-        version = "1"
-        def run(self, ctx):
-            time.sleep(float(os.environ.get("SLOW_STEP_SECONDS", "0")))
-            return {"slept": True}
-
-    register_step(SlowStep())
-    from tidyllm.cli.main import run
-    sys.argv = ["tidyllm", *sys.argv[1:]]
-    run()
-    """
-)
+from dropzone_helpers import SLOW_WORKER, open_dz, rows, tree, wait_for, zone_conf
 
 
 def _env(data_dir, database_url, config, **extra):

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from dropzone_helpers import open_dz, rows, zone_conf
 
 from tidyllm.extraction import ocr_available
-
-PATENT = Path(__file__).resolve().parents[2] / "samples" / "us-patent-12290739.pdf"
-
-
-@pytest.fixture
-def scanned_page(tmp_path: Path) -> Path:
-    """The patent's first scanned page, cropped to its header (OCR in seconds, not minutes)."""
-    import pypdf
-
-    writer = pypdf.PdfWriter()
-    page = writer.add_page(pypdf.PdfReader(PATENT).pages[0])
-    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-    page.cropbox = pypdf.generic.RectangleObject([x0, y1 - (y1 - y0) / 4, x1, y1])
-    out = tmp_path / "scan.pdf"
-    writer.write(out)
-    return out
 
 
 def test_without_ocr_a_scan_fails_with_a_hint_naming_the_setting(

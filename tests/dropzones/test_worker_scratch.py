@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dropzone_helpers import open_dz, rows, wait_for, zone_conf
+from dropzone_helpers import SLOW_WORKER, open_dz, rows, wait_for, zone_conf
 
 from tidyllm.dropzones.scratch import (
     ScratchName,
@@ -40,27 +40,6 @@ HOLDER = textwrap.dedent(
     (path / "file-1").write_text("a copy of someone's document")
     print(path, flush=True)
     time.sleep(300)
-    """
-)
-
-# A named test double: a pipeline step that holds its file for SLOW_STEP_SECONDS, so the
-# real `tidyllm worker` CLI can be SIGKILLed while a document copy sits in its scratch.
-SLOW_WORKER = textwrap.dedent(
-    """
-    import os, sys, time
-    from tidyllm.dropzones import register_step
-
-    class SlowStep:
-        name = "slow"
-        version = "1"
-        def run(self, ctx):
-            time.sleep(float(os.environ.get("SLOW_STEP_SECONDS", "0")))
-            return {"slept": True}
-
-    register_step(SlowStep())
-    from tidyllm.cli.main import run
-    sys.argv = ["tidyllm", *sys.argv[1:]]
-    run()
     """
 )
 

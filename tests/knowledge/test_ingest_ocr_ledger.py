@@ -19,23 +19,6 @@ from tidyllm.knowledge import create_domain, delete_domain, search, show_domain
 from tidyllm.knowledge.domains import set_domain_ocr
 from tidyllm.knowledge.ingest import ingest
 
-PATENT = Path(__file__).resolve().parents[2] / "samples" / "us-patent-12290739.pdf"
-
-
-@pytest.fixture
-def scan(tmp_path: Path) -> Path:
-    """The patent's first scanned page, cropped to its header (OCR in seconds, not minutes)."""
-    import pypdf
-
-    writer = pypdf.PdfWriter()
-    page = writer.add_page(pypdf.PdfReader(PATENT).pages[0])
-    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
-    page.cropbox = pypdf.generic.RectangleObject([x0, y1 - (y1 - y0) / 4, x1, y1])
-    out = tmp_path / "sources" / "patent-header.pdf"
-    out.parent.mkdir()
-    writer.write(out)
-    return out
-
 
 @pytest.fixture
 def note(tmp_path: Path) -> Path:
@@ -68,23 +51,23 @@ def _files_copied(sm) -> list[Path]:
 
 
 @pytest.mark.skipif(not ocr_available(), reason="the OCR extra is not installed")
-def test_a_scan_fails_without_ocr_then_is_ocrd_through_the_ledger_once(sm, scan) -> None:
+def test_a_scan_fails_without_ocr_then_is_ocrd_through_the_ledger_once(sm, scanned_page) -> None:
     create_domain(sm, "scans")
     dz = UnifiedDropZones(sm)
 
     # The domain's flag is off: the scan is a clear no-text-layer failure, in the ledger.
-    (failed,) = ingest(sm, "scans", [str(scan)], track=False).items
+    (failed,) = ingest(sm, "scans", [str(scanned_page)], track=False).items
     assert failed.state == "failed" and failed.code == "no_text_layer"
     assert dz.get(failed.file_id).zone == "ingest-scans"
     assert _chunk_ids(sm) == [] and _flag(sm, "scans") is False
 
     # --ocr: the flag is set first, then the same file goes through the ledger again
     # (its content failed before, so it may be claimed again) and is indexed.
-    report = ingest(sm, "scans", [str(scan)], ocr=True, track=False)
+    report = ingest(sm, "scans", [str(scanned_page)], ocr=True, track=False)
     assert report.zone == "ingest-scans" and report.ocr is True
     (done,) = report.items
     assert done.state == "done", done.error
-    assert done.source_uri == scan.resolve().as_uri() and done.chunks >= 1
+    assert done.source_uri == scanned_page.resolve().as_uri() and done.chunks >= 1
     assert _flag(sm, "scans") is True  # persistent, in PostgreSQL
 
     row = dz.get(done.file_id)
@@ -100,18 +83,18 @@ def test_a_scan_fails_without_ocr_then_is_ocrd_through_the_ledger_once(sm, scan)
 
     # The same load again, flag kept (ocr=None): a duplicate, nothing re-indexed.
     chunks, documents = _chunk_ids(sm), _documents(sm)
-    (again,) = ingest(sm, "scans", [str(scan)], track=False).items
+    (again,) = ingest(sm, "scans", [str(scanned_page)], track=False).items
     assert again.state == "duplicate" and again.chunks == 0
     assert dz.get(again.file_id).duplicate_of == done.file_id
     assert _chunk_ids(sm) == chunks and _documents(sm) == documents
     assert _flag(sm, "scans") is True
 
     # Turning OCR off does not undo what is done: still a duplicate, the flag is off.
-    (off,) = ingest(sm, "scans", [str(scan)], ocr=False, track=False).items
+    (off,) = ingest(sm, "scans", [str(scanned_page)], ocr=False, track=False).items
     assert off.state == "duplicate"
     assert _chunk_ids(sm) == chunks and _documents(sm) == documents
     assert _flag(sm, "scans") is False
-    assert scan.is_file()  # the source is only read
+    assert scanned_page.is_file()  # the source is only read
 
 
 def test_ocr_none_keeps_the_flag_and_true_false_set_it(sm, note) -> None:
