@@ -14,18 +14,20 @@ page, so a question cannot silently drift from its page.
 
 from __future__ import annotations
 
-import json
 import sys
-import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # datasets/page_qa.py, shared by the set builders
+
+import page_qa  # noqa: E402
+
 DEFAULT_PDF = (
     HERE.parents[2] / "shared" / "corpus" / "fed-sr-model-validation-stress-testing-2015.pdf"
 )
 
 # (id, question, answer phrase found on the first page listed, {page: grade})
-QUESTIONS: list[tuple[str, str, str, dict[int, int]]] = [
+QUESTIONS: list[page_qa.Question] = [
     (
         "q01",
         "How many reviewers did the MVU recruit for the 2014-2015 supervisory stress test cycle?",
@@ -211,46 +213,12 @@ QUESTIONS: list[tuple[str, str, str, dict[int, int]]] = [
 ]
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\ufffe", "").replace("\u00ad", "")
-    return " ".join(text.split()).casefold()
-
-
 def main(pdf: Path) -> None:
     from tidyllm.extraction import extract
 
     document = extract(pdf)
     pages = {p.number: p.text for p in document.pages if p.text.strip()}
-    for qid, _, phrase, relevant in QUESTIONS:
-        first = next(iter(relevant))
-        if _norm(phrase) not in _norm(pages.get(first, "")):
-            raise SystemExit(f"{qid}: {phrase!r} is not on page {first}")
-        missing = [p for p in relevant if p not in pages]
-        if missing:
-            raise SystemExit(f"{qid}: pages {missing} have no text")
-    with (HERE / "corpus.jsonl").open("w", encoding="utf-8") as out:
-        for number, text in sorted(pages.items()):
-            row = {
-                "_id": f"page-{number}",
-                "title": "",
-                "text": text,
-                "metadata": {"page": number, "source": pdf.name},
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with (HERE / "queries.jsonl").open("w", encoding="utf-8") as out:
-        for qid, question, phrase, relevant in QUESTIONS:
-            row = {
-                "_id": qid,
-                "text": question,
-                "metadata": {"answer": phrase, "pages": sorted(relevant)},
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with (HERE / "qrels" / "test.tsv").open("w", encoding="utf-8") as out:
-        out.write("query-id\tcorpus-id\tscore\n")
-        for qid, _, _, relevant in QUESTIONS:
-            for page, grade in relevant.items():
-                out.write(f"{qid}\tpage-{page}\t{grade}\n")
-    print(f"{len(pages)} pages, {len(QUESTIONS)} queries written to {HERE}")
+    page_qa.write(HERE, QUESTIONS, pages, {"source": pdf.name})
 
 
 if __name__ == "__main__":

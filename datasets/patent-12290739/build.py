@@ -21,12 +21,14 @@ copied phrases would be.
 
 from __future__ import annotations
 
-import json
 import sys
-import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # datasets/page_qa.py, shared by the set builders
+
+import page_qa  # noqa: E402
+
 DEFAULT_PDF = HERE.parents[2] / "shared" / "corpus" / "us-patent-12290739.pdf"
 if not DEFAULT_PDF.exists():  # the same file ships in the repository's samples/
     DEFAULT_PDF = HERE.parents[1] / "samples" / "us-patent-12290739.pdf"
@@ -36,7 +38,7 @@ OCR_SECONDS = 1800.0
 
 # (id, question, answer phrase found on the first page listed, {page: grade})
 # fmt: off
-QUESTIONS: list[tuple[str, str, str, dict[int, int]]] = [
+QUESTIONS: list[page_qa.Question] = [
     # --- front page (bibliographic data, abstract, representative drawing) and page 2
     ("q01", "Who came up with this invention for timing your own workouts, and where does he live?", "Oswald Leroy Skeete", {1: 2}),  # paraphrased
     ("q02", "By how many days was the protection period of this patent lengthened?", "883 days", {1: 2}),  # paraphrased
@@ -76,11 +78,6 @@ QUESTIONS: list[tuple[str, str, str, dict[int, int]]] = [
 # fmt: on
 
 
-def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace("\ufffe", "").replace("\u00ad", "")
-    return " ".join(text.split()).casefold()
-
-
 def ocr_pages(pdf: Path) -> dict[int, str]:
     """OCR every page with TidyLLM's extractor; refuse if OCR is not installed or not used."""
     from tidyllm.extraction import ExtractLimits, extract, ocr_available
@@ -93,47 +90,9 @@ def ocr_pages(pdf: Path) -> dict[int, str]:
     return {p.number: p.text for p in document.pages if p.text.strip()}
 
 
-def check(pages: dict[int, str]) -> None:
-    """Refuse the set unless every answer phrase is on its first listed page (after _norm)."""
-    ids = [qid for qid, *_ in QUESTIONS]
-    if len(set(ids)) != len(ids):
-        raise SystemExit("question ids are not unique")
-    for qid, _, phrase, relevant in QUESTIONS:
-        first = next(iter(relevant))
-        if _norm(phrase) not in _norm(pages.get(first, "")):
-            raise SystemExit(f"{qid}: {phrase!r} is not on page {first}")
-        missing = [p for p in relevant if p not in pages]
-        if missing:
-            raise SystemExit(f"{qid}: pages {missing} have no text")
-
-
-def write(pages: dict[int, str], source: str) -> None:
-    """Write corpus.jsonl, queries.jsonl and qrels/test.tsv next to this script."""
-    check(pages)
-    with (HERE / "corpus.jsonl").open("w", encoding="utf-8") as out:
-        for number, text in sorted(pages.items()):
-            row = {
-                "_id": f"page-{number}",
-                "title": "",
-                "text": text,
-                "metadata": {"page": number, "source": source, "ocr": True},
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    with (HERE / "queries.jsonl").open("w", encoding="utf-8") as out:
-        for qid, question, phrase, relevant in QUESTIONS:
-            row = {
-                "_id": qid,
-                "text": question,
-                "metadata": {"answer": phrase, "pages": list(relevant)},
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (HERE / "qrels").mkdir(exist_ok=True)
-    with (HERE / "qrels" / "test.tsv").open("w", encoding="utf-8") as out:
-        out.write("query-id\tcorpus-id\tscore\n")
-        for qid, _, _, relevant in QUESTIONS:
-            for page, grade in relevant.items():
-                out.write(f"{qid}\tpage-{page}\t{grade}\n")
-    print(f"{len(pages)} pages, {len(QUESTIONS)} queries written to {HERE}")
+def write(pages: dict[int, str], source: str, folder: Path = HERE) -> None:
+    """Check the questions against ``pages``, then write the set into ``folder``."""
+    page_qa.write(folder, QUESTIONS, pages, {"source": source, "ocr": True})
 
 
 def main(pdf: Path) -> None:

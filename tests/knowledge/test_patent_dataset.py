@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 import unicodedata
 from pathlib import Path
 from types import ModuleType
@@ -33,10 +32,9 @@ def _squash(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _build_module(folder: Path) -> ModuleType:
-    """Load build.py from ``folder`` (a copy writes next to itself, never into the repo)."""
-    name = f"patent_build_{folder.name}"
-    spec = importlib.util.spec_from_file_location(name, folder / "build.py")
+def _build_module() -> ModuleType:
+    """The dataset's build.py as a module (tests pass ``folder=tmp_path`` to its writer)."""
+    spec = importlib.util.spec_from_file_location("patent_build", PATENT_SET / "build.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -86,9 +84,8 @@ def test_at_least_half_the_questions_are_paraphrased() -> None:
 
 def test_the_build_reproduces_the_committed_files(tmp_path: Path) -> None:
     """Run build.py's writer on the committed OCR text: the same bytes come out."""
-    shutil.copy(PATENT_SET / "build.py", tmp_path / "build.py")
-    build = _build_module(tmp_path)
-    build.write(_committed_pages(), "us-patent-12290739.pdf")
+    build = _build_module()
+    build.write(_committed_pages(), "us-patent-12290739.pdf", folder=tmp_path)
     for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
         assert (tmp_path / name).read_bytes() == (PATENT_SET / name).read_bytes(), name
 
@@ -104,13 +101,12 @@ def test_the_build_reproduces_the_committed_files(tmp_path: Path) -> None:
 )
 def test_the_build_refuses_text_that_lost_an_answer(tmp_path: Path, damage, message) -> None:
     """OCR drift (a changed word, a missing page) stops the build before any file is written."""
-    shutil.copy(PATENT_SET / "build.py", tmp_path / "build.py")
-    build = _build_module(tmp_path)
+    build = _build_module()
     pages = _committed_pages()
     damage(pages)
     with pytest.raises(SystemExit, match=message):
-        build.write(pages, "us-patent-12290739.pdf")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["build.py"]
+        build.write(pages, "us-patent-12290739.pdf", folder=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_evaluation_runs_and_is_deterministic(sm) -> None:
