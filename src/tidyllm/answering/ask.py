@@ -92,13 +92,14 @@ def ask(
             else:
                 text = generate_answer(handle, question, sources)
             span.outputs = {"answer": text}
-    if text is None:
+
+    def finish(reply: str, found: bool, valid: tuple = (), dropped: tuple = ()) -> Answer:
         answer = Answer(
             question,
-            NOT_FOUND,
-            False,
-            (),
-            (),
+            reply,
+            found,
+            valid,
+            dropped,
             tuple(sources),
             handle.provider,
             handle.model,
@@ -106,6 +107,9 @@ def ask(
             recorder.timings(),
         )
         return recorder.finish(sm, answer) if trace else answer
+
+    if text is None:
+        return finish(NOT_FOUND, False)
     with recorder.span("check_citations") as span:
         checked = check_citations(text, sources)
         span.outputs = {
@@ -113,16 +117,4 @@ def ask(
             "dropped": [{"number": c.number, "reason": c.reason} for c in checked.dropped],
         }
     found = bool(checked.valid)
-    answer = Answer(
-        question,
-        checked.text if found else NOT_FOUND,
-        found,
-        checked.valid,
-        checked.dropped,
-        tuple(sources),
-        handle.provider,
-        handle.model,
-        query,
-        recorder.timings(),
-    )
-    return recorder.finish(sm, answer) if trace else answer
+    return finish(checked.text if found else NOT_FOUND, found, checked.valid, checked.dropped)

