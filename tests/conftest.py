@@ -16,6 +16,17 @@ import pytest
 from services import EmbeddedPostgres, MlflowServer, MotoS3, fresh_database
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Session-wide environment, set before any service starts (session fixtures come first).
+
+    boto3 must never probe an instance-metadata address on a machine with no cloud: the
+    README's test command then needs no variables of its own (``.ci/run`` sets it too).
+    """
+    import os
+
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
 @pytest.fixture(scope="session")
 def services_root() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="tidyllm-test-services-"))

@@ -66,6 +66,38 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+class Progress:
+    """Tells a stuck run from a slow one: stalled once a counter has not grown for ``limit`` s.
+
+    Chaos tests loop until their work is done and fail only when nothing moves, so a
+    loaded machine makes them slower, never red.
+    """
+
+    def __init__(self, limit: float) -> None:
+        import time
+
+        self.limit, self.best, self.since = limit, -1, time.monotonic()
+
+    def stalled(self, value: int) -> bool:
+        import time
+
+        if value > self.best:
+            self.best, self.since = value, time.monotonic()
+        return time.monotonic() - self.since > self.limit
+
+
+def finished_count(dz: UnifiedDropZones) -> int:
+    """Ledger rows in a final state; -1 while the database is unreachable (a restart)."""
+    from tidyllm.dropzones.ledger import TERMINAL_STATES
+
+    try:
+        with dz.sm.connection() as conn:
+            sql = "SELECT count(*) FROM files WHERE state = ANY(%s)"
+            return conn.execute(sql, (list(TERMINAL_STATES),)).fetchone()[0]
+    except Exception:  # the pool's or the driver's error while PostgreSQL restarts
+        return -1
+
+
 class BackgroundWorker:
     """A Worker.run() in a thread, stopped (gracefully) on exit."""
 

@@ -25,15 +25,18 @@ from collections import Counter
 import psycopg
 import pytest
 import yaml
-from dropzone_helpers import cli_args, open_dz, rows, zone_conf
+from dropzone_helpers import Progress, cli_args, finished_count, open_dz, rows, zone_conf
 
 from services import EmbeddedPostgres, MotoS3
 from tidyllm.dropzones.scratch import scratch_root, sweep_stale
 
-pytestmark = pytest.mark.slow
+# The run is bounded by progress (STALL_SECONDS), not by a deadline; this only catches a hang.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 PREFIX = "chaos/"
-DEADLINE_SECONDS = 150
+#: The run fails only when nothing moves for this long: no new drop and no file finished.
+#: On a loaded machine the fleet is slow but never stuck; a stuck run is a bug.
+STALL_SECONDS = 300
 
 
 def _drops(rng: random.Random) -> list[tuple[str, bytes]]:
@@ -163,6 +166,7 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
         paused = threading.Event()
         paused.set()  # set = running
         dropped = threading.Event()
+        made = Counter()  # drops written so far (read by the progress check)
 
         def dropper():
             for name, body in drops:
@@ -175,6 +179,7 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
                         break
                     except Exception:
                         time.sleep(0.3)
+                made["drops"] += 1
                 time.sleep(0.02)
             dropped.set()
 
@@ -182,7 +187,8 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
 
         start = time.monotonic()
         pg_restarted = s3_restarted = False
-        while time.monotonic() - start < DEADLINE_SECONDS:
+        progress = Progress(STALL_SECONDS)
+        while not progress.stalled(made["drops"] + finished_count(dz)):
             time.sleep(rng.uniform(1, 3))
             fleet.kill_one(rng)
             elapsed = time.monotonic() - start
@@ -204,8 +210,9 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
                 break
         fleet.stop()
         assert pg_restarted and s3_restarted
-        assert dropped.is_set(), "the dropper did not finish"
-        assert _settled(dz, s3, bucket), "files were still unfinished at the deadline"
+        stuck = f"no progress for {STALL_SECONDS} s"
+        assert dropped.is_set(), f"{stuck}: {made['drops']} of 500 dropped"
+        assert _settled(dz, s3, bucket), f"{stuck}: files left unfinished"
         _check_invariants(dz, s3, bucket, drops, fleet.kills)
         # the killed workers' copies of documents do not outlive the fleet
         sweep_stale(data_dir)
