@@ -241,8 +241,34 @@ class Worker:
             except Exception as exc:
                 log.warning("heartbeat failed: %s", redact(exc))
                 continue
-            for lost in set(ids) - held:
+            for lost in sorted(self._really_lost(set(ids) - held)):
                 log.warning("lease on file #%s was lost; another worker may take it", lost)
+
+    def _really_lost(self, missing: set[int]) -> set[int]:
+        """Of the files the heartbeat did not renew, those whose lease another worker may take.
+
+        The heartbeat reads the current files, then renews them in a query of its own; a
+        file this worker finished (or released) in between is not renewed either, and is
+        not lost. So: only files still being processed here whose ledger row is still
+        ``processing`` under another worker's lease (it expired and was taken over).
+        """
+        if not missing:
+            return set()
+        with self._lock:
+            missing &= set(self._current.values())
+        if not missing:
+            return set()
+        try:
+            with self.sm.connection() as conn:
+                rows = conn.execute(
+                    "SELECT id FROM files WHERE id = ANY(%(ids)s) AND state = 'processing'"
+                    " AND lease_owner IS DISTINCT FROM %(owner)s",
+                    {"ids": sorted(missing), "owner": self.owner},
+                ).fetchall()
+        except Exception as exc:
+            log.warning("could not check the leases of files %s: %s", sorted(missing), redact(exc))
+            return set()
+        return {r[0] for r in rows}
 
     def _listen(self) -> None:
         while not self._stop.is_set():
