@@ -77,3 +77,76 @@ def add_zip_member(path: Path, name: str, data: bytes) -> Path:
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         zf.writestr(name, data)
     return path
+
+
+def raw_pdf(objects: list[bytes]) -> bytes:
+    """A PDF written byte by byte: ``objects`` are the bodies of objects 1..n (1 = catalog).
+
+    The cross-reference table is exact, so pdfium reads the file as written,
+    which is how the malformed shapes below reach it without being "repaired".
+    """
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def circular_page_tree_pdf() -> bytes:
+    """A page-tree node that lists itself among its kids (a malformed, not a scanned, PDF)."""
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >>",
+        ]
+    )
+
+
+def one_page_pdf(content: bytes, *, deflate: bool = True) -> bytes:
+    """One 200 x 200 pt page drawing ``content`` (a content stream) with Helvetica as /F1."""
+    import zlib
+
+    extra = b""
+    if deflate:
+        content, extra = zlib.compress(content, 9), b" /Filter /FlateDecode"
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Length %d%s >>\nstream\n" % (len(content), extra) + content + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def text_pdf(text: bytes = b"Stress testing of bank holding companies. " * 20) -> bytes:
+    """A real text PDF: one page with a text layer."""
+    return one_page_pdf(b"BT /F1 12 Tf 20 100 Td (" + text + b") Tj ET")
+
+
+def truncated_text_pdf() -> bytes:
+    """A text PDF cut inside its content stream, its trailer and ``%%EOF`` still in place.
+
+    The end-of-file check passes; pdfium repairs the broken cross-reference
+    table and finds a page that draws nothing.
+    """
+    good = text_pdf()
+    start = good.index(b"stream\n") + len(b"stream\n")
+    return good[: start + 40] + good[good.index(b"\nendstream") :]
+
+
+def bomb_pdf(inflated_mb: int = 300) -> bytes:
+    """A page whose deflated content stream inflates ~1000-fold to blank space."""
+    return one_page_pdf(b" " * (inflated_mb * 1024 * 1024))

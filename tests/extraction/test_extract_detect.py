@@ -120,10 +120,23 @@ def test_hostile_names_only_lend_their_extension(tmp_path: Path, hostile: str) -
 @pytest.mark.parametrize(
     ("name", "ext"),
     [("a.PDF", ".pdf"), ("dir.v2/file", ""), (".hidden", ""), ("a.b.c.Docx", ".docx"),
-     ("weird.p!f", ".?"), ("", "")],
+     ("weird.p!f", ".?"), ("", ""), (" UPPER .PDF ", ".pdf"), ("dir/ x.Md\t", ".md")],
 )  # fmt: skip
 def test_extension_of(name: str, ext: str) -> None:
     assert extension_of(name) == ext
+
+
+def test_spaces_around_an_upper_case_name_do_not_hide_its_type(fed_pdf: Path) -> None:
+    doc = extract(fed_pdf, filename=" UPPER .PDF ")
+    assert doc.mime == "application/pdf" and len(doc.pages) == 33
+
+
+def test_empty_file_hint_says_it_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "nothing.txt"
+    path.touch()
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert "empty" in info.value.hint and "again" not in info.value.hint
 
 
 def test_directory_is_not_a_document(tmp_path: Path) -> None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from extraction_builders import (
+    bomb_pdf,
+    circular_page_tree_pdf,
+    text_pdf,
+    truncated_text_pdf,
+)
 
 from tidyllm.extraction import (
     ExtractionError,
@@ -43,7 +49,59 @@ def test_scanned_patent_without_ocr_is_no_text_layer(patent_pdf: Path) -> None:
     with pytest.raises(ExtractionError) as info:
         extract(patent_pdf)
     assert info.value.code == "no_text_layer"
+    if ocr_available():  # the hint says what to do here, not "install what is installed"
+        assert "tidyllm[ocr]" not in info.value.hint
+        assert "ocr: true" in info.value.hint and "--ocr" in info.value.hint
+    else:
+        assert "tidyllm[ocr]" in info.value.hint
+
+
+def test_scan_hint_without_the_ocr_extra_says_install_it(
+    patent_pdf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TEST DOUBLE: pretend the OCR extra is absent (it is installed in this environment).
+    monkeypatch.setattr("tidyllm.extraction.pdf.ocr_available", lambda: False)
+    with pytest.raises(ExtractionError) as info:
+        extract(patent_pdf)
+    assert info.value.code == "no_text_layer"
     assert "tidyllm[ocr]" in info.value.hint
+
+
+@pytest.mark.parametrize("runner", [extract, extract_isolated])
+def test_circular_page_tree_is_corrupt_not_a_crash(runner, tmp_path: Path) -> None:
+    path = tmp_path / "loop.pdf"
+    path.write_bytes(circular_page_tree_pdf())
+    with pytest.raises(ExtractionError) as info:
+        runner(path)
+    assert info.value.code == "corrupt"
+    assert "page tree" in str(info.value)
+    assert "report it" not in info.value.hint
+
+
+def test_truncated_text_pdf_with_its_trailer_is_corrupt_not_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(truncated_text_pdf())
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert info.value.code == "corrupt"
+    assert "OCR" not in info.value.hint and "ocr" not in info.value.hint
+
+
+def test_pdf_bomb_is_not_called_a_scan(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pdf"
+    path.write_bytes(bomb_pdf(64))
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(ExtractionError) as info:
+        extract_isolated(path)
+    assert info.value.code == "empty"
+    assert "no text or images" in str(info.value)
+    assert "ocr" not in info.value.hint.lower()
+
+
+def test_text_pdf_builder_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "ok.pdf"
+    path.write_bytes(text_pdf(b"Stress testing"))
+    assert extract(path).pages[0].text == "Stress testing"
 
 
 @pytest.mark.skipif(

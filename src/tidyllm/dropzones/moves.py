@@ -48,8 +48,9 @@ def _truncate(text: str, max_bytes: int) -> str:
 
 
 def _split_ext(name: str) -> tuple[str, str]:
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem or len(ext) > 10 or not ext.isalnum():
+    """``("report", ".PDF")``; spaces after the extension go (``" UPPER .PDF "``)."""
+    stem, dot, ext = name.rstrip().rpartition(".")
+    if not dot or not stem.strip() or len(ext) > 10 or not ext.isalnum():
         return name, ""
     return stem, "." + ext
 

@@ -146,7 +146,7 @@ class Processor:
             )
         if row.kind != "file":
             raise FileRejected("not_a_file", f"{row.display_key!r} is not a regular file")
-        if not zone.allows(row.key):
+        if not zone.allows(row.key.strip()):  # " UPPER .PDF " is a .pdf
             allowed = ", ".join(zone.settings.allowed_types)
             raise FileRejected(
                 "type_not_allowed", f"zone {zone.name!r} accepts only these types: {allowed}"
@@ -158,7 +158,9 @@ class Processor:
                 f"{zone.settings.max_file_size_mb:g} MiB",
             )
         if row.size == 0:
-            raise FileRejected("empty", "the file is empty (0 bytes)", hint="Drop it again.")
+            from tidyllm.extraction.failures import HINTS  # the same words as extraction's
+
+            raise FileRejected("empty", "the file is empty (0 bytes)", hint=HINTS["empty"])
 
     def _current_fingerprint(self, zone: Zone, row: FileRow) -> str | None:
         if zone.is_s3:
@@ -244,6 +246,7 @@ class Processor:
                     message=error["message"],
                     hint=error.get("hint", ""),
                     attempts=row.attempts,
+                    kind=row.kind,
                 )
             ok = self.ledger.plan_finish(
                 row,
@@ -286,6 +289,7 @@ class Processor:
                         message=row.error.get("message", ""),
                         hint=row.error.get("hint", ""),
                         attempts=row.attempts,
+                        kind=row.kind,
                     )
                 },
             )

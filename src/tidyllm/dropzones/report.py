@@ -46,9 +46,22 @@ def file_report_markdown(report: Mapping[str, Any]) -> bytes:
 
 
 def error_record(
-    *, zone: str, key: str, file_id: int, code: str, message: str, hint: str, attempts: int
+    *,
+    zone: str,
+    key: str,
+    file_id: int,
+    code: str,
+    message: str,
+    hint: str,
+    attempts: int,
+    kind: str = "file",
 ) -> bytes:
-    """The ``<name>.error.json`` sidecar: what went wrong and what to do."""
+    """The ``<name>.error.json`` sidecar: what went wrong and what to do.
+
+    ``retry`` is a command that works for this file: ``tidyllm zones retry ID``
+    only when retrying can succeed (the file can be moved back and the cause
+    may be outside the file); otherwise how to drop a fixed copy.
+    """
     return _dumps(
         {
             "zone": zone,
@@ -58,14 +71,51 @@ def error_record(
             "message": message,
             "what_to_do": hint or _default_hint(code),
             "attempts": attempts,
-            "retry": f"tidyllm zones retry {file_id}",
+            "retry": retry_command(zone=zone, file_id=file_id, code=code, kind=kind),
         }
+    )
+
+
+# The file itself is the problem: processing the same bytes again fails the same way.
+NOT_RETRYABLE = frozenset(
+    {
+        "empty",
+        "corrupt",
+        "encrypted",
+        "unsupported_type",
+        "mislabelled",
+        "zip_bomb",
+        "invalid_name",
+        "symlink",
+        "not_a_file",
+    }
+)
+
+
+def is_retryable(code: str, kind: str = "file") -> bool:
+    """True when ``tidyllm zones retry`` can move the file back and it may then succeed.
+
+    Files that are not plain files with a storable name (``kind`` other than
+    ``file``) are refused by retry; files whose content is the problem would
+    fail again.
+    """
+    return kind == "file" and code not in NOT_RETRYABLE
+
+
+def retry_command(*, zone: str, file_id: int, code: str, kind: str = "file") -> str:
+    """The command to run next for a failed file (one that works for this file)."""
+    if is_retryable(code, kind):
+        return f"tidyllm zones retry {file_id}"
+    rename = "rename it, " if kind != "file" else ""
+    return (
+        f"not retryable as is: {rename}fix it and drop it again (tidyllm drop FILE --zone {zone})"
     )
 
 
 _HINTS = {
     "invalid_name": "Rename the file to a plain name (no control characters, backslashes, "
-    "'..' segments, and at most 255 bytes per segment) and drop it again.",
+    "'..' segments, and at most 255 bytes per segment) and drop it again; its copy in failed/ "
+    "cannot be retried under its old name.",
     "symlink": "Symbolic links are never followed. Copy the file itself into the zone.",
     "not_a_file": "Only regular files can be processed. Drop the file itself.",
     "type_not_allowed": "This zone does not accept this file type; use another zone.",

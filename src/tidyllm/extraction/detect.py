@@ -89,11 +89,14 @@ class FileType:
 
 
 def extension_of(filename: str) -> str:
-    """The lower-cased extension of the last path component, or '' (never raises)."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    """The lower-cased extension of the last path component, or '' (never raises).
+
+    Whitespace around the name does not count: ``" UPPER .PDF "`` is a ``.pdf``.
+    """
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
     if "." not in base.strip("."):
         return ""
-    ext = "." + base.rsplit(".", 1)[-1].lower()
+    ext = "." + base.rsplit(".", 1)[-1].strip().lower()
     return ext if len(ext) <= 12 and ext[1:].isalnum() else ".?"
 
 

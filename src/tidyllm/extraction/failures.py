@@ -9,7 +9,7 @@ from __future__ import annotations
 from tidyllm.errors import ExtractionError
 
 HINTS: dict[str, str] = {
-    "empty": "The file has no content. Upload it again; the copy may have been interrupted.",
+    "empty": "The file is empty. Upload a copy that has content.",
     "too_large": "Split the document into smaller files or ask an administrator to raise "
     "the zone's size limit.",
     "too_many_pages": "Split the document into smaller files or ask an administrator to raise "

@@ -41,27 +41,21 @@ def extract_pdf(path: Path, limits: ExtractLimits, deadline: Deadline) -> Extrac
                 "too_many_pages", f"the PDF has {count} pages; the limit is {limits.max_pages}"
             )
         use_ocr = limits.ocr and ocr_available()
-        pages, missing, ocr_used = [], [], False
+        pages, missing, ocr_used, drawn = [], [], False, False
         for index in range(count):
             deadline.check()
-            text, from_ocr = _page_text(doc, index, use_ocr)
+            text, from_ocr, has_content = _page_text(doc, index, use_ocr)
             if not text:
                 missing.append(index + 1)
             ocr_used = ocr_used or (from_ocr and bool(text))
+            drawn = drawn or has_content
             pages.append(Page(number=index + 1, text=text))
         metadata = _metadata(doc)
+        valid_xref = _has_valid_xref(doc)
     finally:
         doc.close()
     if len(missing) == count:
-        if limits.ocr and not use_ocr:
-            raise fail("no_text_layer", "the PDF has no text layer and OCR is not installed")
-        if use_ocr:
-            raise fail(
-                "no_text_layer",
-                "the PDF has no text layer and OCR found no readable text",
-                hint="Check that the scan is legible, then upload a clearer copy.",
-            )
-        raise fail("no_text_layer", "the PDF has no text layer (scanned images only)")
+        _no_text(count, drawn=drawn, valid_xref=valid_xref, ocr_requested=limits.ocr)
     warnings = []
     if missing:
         warnings.append(f"no text on pages {_ranges(missing)}")
@@ -75,6 +69,60 @@ def extract_pdf(path: Path, limits: ExtractLimits, deadline: Deadline) -> Extrac
         warnings=tuple(warnings),
         ocr=ocr_used,
     )
+
+
+def _no_text(count: int, *, drawn: bool, valid_xref: bool, ocr_requested: bool) -> None:
+    """Raise the honest error for a PDF where no page gave text.
+
+    ``no_text_layer`` only when the pages really hold something drawn (scanned
+    images, or text turned into outlines): that is what OCR can read. Pages
+    with nothing on them at all are a damaged file (a broken cross-reference
+    table: truncated or malformed) or a blank one (which also covers content
+    streams that decode to nothing readable, such as a decompression bomb).
+    """
+    if not drawn:
+        if not valid_xref:
+            raise fail(
+                "corrupt",
+                "the PDF is damaged (its cross-reference table is broken, e.g. the file was "
+                "truncated) and no page has readable content",
+            )
+        raise fail(
+            "empty",
+            f"the PDF has {count} page(s) but no text or images on any of them "
+            "(blank, or the page content is damaged)",
+            hint="Open the file in a PDF viewer: if its pages show content, print or export "
+            "it to a new PDF and upload that; if they are blank, there is nothing to index.",
+        )
+    ocr_installed = ocr_available()
+    if ocr_requested and ocr_installed:
+        raise fail(
+            "no_text_layer",
+            "the PDF has no text layer and OCR found no readable text",
+            hint="Check that the scan is legible, then upload a clearer copy.",
+        )
+    if ocr_requested:
+        raise fail("no_text_layer", "the PDF has no text layer and OCR is not installed")
+    if ocr_installed:
+        raise fail(
+            "no_text_layer",
+            "the PDF has no text layer (scanned images only) and OCR is off",
+            hint=OCR_OFF_HINT,
+        )
+    raise fail("no_text_layer", "the PDF has no text layer (scanned images only)")
+
+
+OCR_OFF_HINT = (
+    "The document is scanned images without a text layer. OCR is installed but off here: "
+    "set `ocr: true` for the zone in the settings file, or ingest it into a domain with "
+    "`tidyllm ingest DOMAIN PATH --ocr`; or upload a text-searchable PDF."
+)
+
+
+def _has_valid_xref(doc: Any) -> bool:
+    import pypdfium2.raw as raw
+
+    return bool(raw.FPDF_DocumentHasValidCrossReferenceTable(doc.raw))
 
 
 def _check_complete(path: Path) -> None:
@@ -102,10 +150,25 @@ def _load_error(exc: Any) -> Exception:
     return fail("corrupt", "the PDF cannot be parsed (damaged or not a PDF)")
 
 
-def _page_text(doc: Any, index: int, use_ocr: bool) -> tuple[str, bool]:
-    """The page's text layer, or its OCR text, or '' — never garbage."""
-    page = doc[index]
+def _page_text(doc: Any, index: int, use_ocr: bool) -> tuple[str, bool, bool]:
+    """``(text, from_ocr, has_content)``: the page's text layer, or its OCR text, or ''.
+
+    Never garbage. ``has_content``: the page draws something (text, an image,
+    a path). A page pdfium cannot load (a circular or broken page tree) makes
+    the whole file ``corrupt``.
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
     try:
+        page = doc[index]
+    except pdfium.PdfiumError as exc:
+        raise fail(
+            "corrupt",
+            f"page {index + 1} of the PDF cannot be loaded (its page tree is damaged or malformed)",
+        ) from exc
+    try:
+        has_content = raw.FPDFPage_CountObjects(page.raw) > 0
         textpage = page.get_textpage()
         try:
             # pdfium marks a hyphen at a line break as U+FFFE (a noncharacter).
@@ -113,12 +176,12 @@ def _page_text(doc: Any, index: int, use_ocr: bool) -> tuple[str, bool]:
         finally:
             textpage.close()
         if text and not is_garbage(text):
-            return text, False
-        if use_ocr:
+            return text, False, True
+        if use_ocr and has_content:
             text = normalise(ocr_pdf_page(page))
             if text and not is_garbage(text):
-                return text, True
-        return "", False
+                return text, True, True
+        return "", False, has_content
     finally:
         page.close()
 
