@@ -179,6 +179,10 @@ def ingest(
         ),
     ] = None,
     track: Annotated[bool, typer.Option("--track/--no-track", help="MLflow batch runs")] = True,
+    reindex: Annotated[
+        bool,
+        typer.Option("--reindex", help="Index again content that is already indexed (new chunks)."),
+    ] = False,
 ) -> None:
     """Index files into a domain through its drop-zone ledger; a rerun indexes nothing twice."""
     from tidyllm.knowledge.ingest import ingest as run_ingest
@@ -207,7 +211,9 @@ def ingest(
                     highlight=False,
                 )
 
-        report = run_ingest(sm, domain, sources, progress=step, ocr=ocr, track=track)
+        report = run_ingest(
+            sm, domain, sources, progress=step, ocr=ocr, track=track, reindex=reindex
+        )
     counts = report.counts()
     others = ", ".join(
         f"{n} {state}"

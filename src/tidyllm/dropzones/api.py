@@ -226,11 +226,12 @@ class UnifiedDropZones:
         with open(path, "rb") as data:
             return self.drop_data(data, zone=zone, name=name or path.name)
 
-    def drop_data(self, data: BinaryIO, *, zone: str, name: str) -> Dropped:
+    def drop_data(self, data: BinaryIO, *, zone: str, name: str, reindex: bool = False) -> Dropped:
         """Stream ``data`` into the zone's incoming/``name`` (never replacing an object there).
 
         ``name`` may hold folders (``q1/report.pdf``). Raises :class:`DropZoneError`
-        when the name is taken by a file still waiting there.
+        when the name is taken by a file still waiting there. ``reindex`` processes the
+        content again even if it is already indexed (``tidyllm ingest --reindex``).
         """
         target = self._zone(zone)
         key = INCOMING + validate_key(name)
@@ -250,6 +251,7 @@ class UnifiedDropZones:
             key[len(INCOMING) :],
             by="drop",
             require_quiet=False,
+            reindex=reindex,
         )
         return Dropped(zone, key, target.store.uri(key), info.size)
 

@@ -162,8 +162,9 @@ def observe(
     worker: str | None = None,
     by: str = "event",
     require_quiet: bool = True,
+    reindex: bool = False,
 ) -> float | None:
-    """Check one key named by an event; record it if eligible.
+    """Check one key named by an event; record it if eligible (``reindex``: see Ledger.record).
 
     Returns ``None`` when done (recorded, already known, or not there), or the
     number of seconds to wait before checking again (a local file still changing).
@@ -182,7 +183,9 @@ def observe(
             return max(zone.settings.quiet_period - age, 0.05)
         sighting = _local_sighting(key, st)
     if sighting is not None:
-        _record(ledger, zone, pipeline, [sighting], seen_after, worker, by)
+        ledger.record(
+            zone, pipeline, [sighting], seen_after=seen_after, worker=worker, by=by, reindex=reindex
+        )
     return None
 
 

@@ -23,9 +23,9 @@ TERMINAL_STATES = ("done", "failed", "duplicate", "dead", "vanished", "supersede
 INSERT_SIGHTINGS = """
 WITH new AS (
     INSERT INTO files (zone, key, key_bytes, fingerprint, size, modified, kind,
-                       pipeline, pipeline_version, max_attempts)
+                       pipeline, pipeline_version, max_attempts, reindex)
     SELECT %(zone)s, s.key, s.key_bytes, s.fingerprint, s.size, s.modified, s.kind,
-           %(pipeline)s, %(pipeline_version)s, %(max_attempts)s
+           %(pipeline)s, %(pipeline_version)s, %(max_attempts)s, %(reindex)s
     FROM unnest(%(keys)s::text[], %(key_bytes)s::bytea[], %(fingerprints)s::text[],
                 %(sizes)s::bigint[], %(modified)s::timestamptz[], %(kinds)s::text[])
          AS s(key, key_bytes, fingerprint, size, modified, kind)
@@ -54,9 +54,10 @@ HAVING bool_and(location <> 'incoming' AND finished_at < %(seen_after)s)
 INSERT_REDROP = """
 WITH new AS (
     INSERT INTO files (zone, key, key_bytes, fingerprint, generation, size, modified, kind,
-                       pipeline, pipeline_version, max_attempts)
+                       pipeline, pipeline_version, max_attempts, reindex)
     VALUES (%(zone)s, %(key)s, %(key_bytes)s, %(fingerprint)s, %(generation)s, %(size)s,
-            %(modified)s, %(kind)s, %(pipeline)s, %(pipeline_version)s, %(max_attempts)s)
+            %(modified)s, %(kind)s, %(pipeline)s, %(pipeline_version)s, %(max_attempts)s,
+            %(reindex)s)
     ON CONFLICT (zone, key_bytes, fingerprint, generation) DO NOTHING
     RETURNING id, zone
 )
@@ -115,7 +116,8 @@ WHERE id = %(id)s AND lease_owner = %(owner)s AND state = 'processing'
 RETURNING id
 """
 
-# Who processes this content? The first file to ask owns it until it ends in failure.
+# Who processes this content? The first file to ask owns it until it ends in failure, or
+# until what it produced no longer stands (see CONTENT_OWNER).
 CLAIM_CONTENT = """
 INSERT INTO file_contents (zone, sha256, pipeline_version, file_id)
 VALUES (%(zone)s, %(sha256)s, %(pipeline_version)s, %(id)s)
@@ -123,8 +125,23 @@ ON CONFLICT (zone, sha256, pipeline_version) DO NOTHING
 RETURNING file_id
 """
 
+# ``stands``: the owner's result is still there. For a file the ``index`` step put into a
+# knowledge domain, that is its document, still holding this content in that domain (a
+# deleted domain, a deleted or synced-away document, or a later version of the same
+# source, means the content is no longer indexed); any other result always stands.
+# ``before_me``: the owner finished before this file was detected (a re-index request
+# re-does older results, not the one another file of the same request just made).
 CONTENT_OWNER = """
-SELECT c.file_id, f.state, f.target_state, f.lease_expires > now() AS live
+SELECT c.file_id, f.state, f.target_state, f.lease_expires > now() AS live,
+       CASE WHEN f.result #> '{steps,index,document_id}' IS NULL THEN true
+            ELSE EXISTS (
+                SELECT 1 FROM documents d JOIN domains m ON m.id = d.domain_id
+                WHERE d.id = (f.result #>> '{steps,index,document_id}')::bigint
+                  AND d.content_hash = c.sha256
+                  AND m.name = f.result #>> '{steps,index,domain}')
+       END AS stands,
+       coalesce(f.finished_at < (SELECT detected_at FROM files WHERE id = %(id)s), false)
+           AS before_me
 FROM file_contents c JOIN files f ON f.id = c.file_id
 WHERE c.zone = %(zone)s AND c.sha256 = %(sha256)s AND c.pipeline_version = %(pipeline_version)s
 FOR UPDATE OF c
@@ -312,6 +329,7 @@ class FileRow:
     started_at: datetime | None
     finished_at: datetime | None
     modified: datetime | None = None
+    reindex: bool = False  # dropped by ``ingest --reindex``: redo content that is indexed
 
     @property
     def display_key(self) -> str:
@@ -355,8 +373,13 @@ class Ledger:
         seen_after: datetime,
         worker: str | None = None,
         by: str = "scan",
+        reindex: bool = False,
     ) -> list[int]:
-        """Insert the sightings that are new; return the new row ids (and NOTIFY workers)."""
+        """Insert the sightings that are new; return the new row ids (and NOTIFY workers).
+
+        ``reindex`` marks the new rows as a deliberate re-index: their content is processed
+        again even when an earlier file's result for it still stands.
+        """
         if not sightings:
             return []
         params = {
@@ -364,6 +387,7 @@ class Ledger:
             "pipeline": pipeline.name,
             "pipeline_version": pipeline.version,
             "max_attempts": zone.settings.max_attempts,
+            "reindex": bool(reindex),
             "worker": worker,
             "by": by,
             "keys": [display_key(s.key) for s in sightings],
@@ -405,7 +429,7 @@ class Ledger:
             row = conn.execute(
                 INSERT_REDROP,
                 {
-                    **{k: params[k] for k in ("zone", "pipeline", "pipeline_version")},
+                    **{k: params[k] for k in ("zone", "pipeline", "pipeline_version", "reindex")},
                     "max_attempts": params["max_attempts"],
                     "worker": params["worker"],
                     "key": key,
@@ -453,9 +477,17 @@ class Ledger:
             cur = conn.execute(SET_HASH, {"id": row.id, "owner": owner, "sha256": sha256})
             return cur.fetchone() is not None
 
-    def claim_content(self, row: FileRow, sha256: str) -> tuple[str, int | None]:
+    def claim_content(
+        self, row: FileRow, sha256: str, worker: str | None = None
+    ) -> tuple[str, int | None]:
         """Decide who processes this content: ``("mine", None)``, ``("duplicate", id)`` or
         ``("busy", id)`` (another file with the same bytes is being processed right now).
+
+        A duplicate means the content's result still stands: for the ``index`` step, the
+        document it made is still in its domain. When it is not (domain or document
+        deleted, synced away, replaced by a later version), or when ``row.reindex`` asks
+        to redo a result that was there before this file was detected, this file takes
+        the content over and a ``content_released`` event on the earlier file says why.
         """
         params = {
             "zone": row.zone,
@@ -469,11 +501,28 @@ class Ledger:
             owner = conn.execute(CONTENT_OWNER, params).fetchone()
             if owner is None:  # pragma: no cover - the row above exists; FK forbids deletes
                 return "busy", None
-            owner_id, state, target, live = owner
+            owner_id, state, target, live, stands, before_me = owner
             if owner_id == row.id:
                 return "mine", None
             if state == "done" or (state == "processing" and target == "done"):
-                return "duplicate", owner_id
+                redo = row.reindex and before_me
+                if stands and not redo:
+                    return "duplicate", owner_id
+                if state == "processing" and live:
+                    return "busy", owner_id  # its move is still under way
+                why = "re-index requested" if stands else "its document is no longer indexed"
+                conn.execute(TAKE_CONTENT, {**params, "previous": owner_id})
+                conn.execute(
+                    ADD_EVENT,
+                    {
+                        "id": owner_id,
+                        "zone": row.zone,
+                        "kind": "content_released",
+                        "worker": worker,
+                        "detail": _json({"why": why, "taken_by": row.id}),
+                    },
+                )
+                return "mine", None
             if state == "processing" and live:
                 return "busy", owner_id
             conn.execute(TAKE_CONTENT, {**params, "previous": owner_id})

@@ -45,6 +45,7 @@ class StepContext:
     source_uri: str
     version: str
     document: Any = None
+    reindex: bool = False  # redo the work even if its result is already there (--reindex)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     attachments: dict[str, bytes] = field(default_factory=dict)
 

@@ -7,9 +7,10 @@ Order of work, and why:
    its size alone) fails at once - a sparse 100 GiB file is never read;
 3. the bytes are copied to a private temp file while hashed, and the object's
    fingerprint is checked before and after, so the hash is of exactly what is processed;
-4. the content is claimed (``file_contents``): the same bytes already processed make
-   this file a ``duplicate``; the same bytes being processed by another worker right
-   now make this file wait;
+4. the content is claimed (``file_contents``): the same bytes already processed, with a
+   result that still stands (an indexed document still in its domain), make this file a
+   ``duplicate``; the same bytes being processed by another worker right now make this
+   file wait;
 5. the pipeline runs; bad input (``FileRejected``) fails the file, anything else is
    transient and retried with exponential backoff and jitter, ``dead`` after
    ``max_attempts``;
@@ -115,7 +116,7 @@ class Processor:
                 return self._gone(row, "superseded" if size else "vanished")
             if not self.ledger.set_hash(row, self.owner, sha256):
                 raise LeaseLost
-            verdict, other = self.ledger.claim_content(row, sha256)
+            verdict, other = self.ledger.claim_content(row, sha256, self.owner)
             if verdict == "busy":
                 self.ledger.retry_later(
                     row,
@@ -204,6 +205,7 @@ class Processor:
             size=size,
             source_uri=zone.store.uri(INCOMING + row.key),
             version=str(row.id),
+            reindex=row.reindex,
         )
         for step in pipeline.steps:
             ctx.results[step.name] = step.run(ctx)

@@ -113,14 +113,17 @@ def index_document(
     content_hash: str,
     title: str | None = None,
     metadata: Mapping[str, str] = {},
+    force: bool = False,
 ) -> IndexedVersion:
     """Index one version of a document into ``domain``; replaces that source's previous version.
 
     ``document`` is an :class:`~tidyllm.extraction.ExtractedDocument`.
     ``metadata`` (str → str) is stored on the document and copied to its
-    chunks, where search filters match it. Raises :class:`KnowledgeError` for
-    invalid input or a document without any text, :class:`DomainNotFound`,
-    :class:`EmbedderMismatch`.
+    chunks, where search filters match it. ``force`` re-chunks and re-embeds even
+    when the source's current version has the same content hash (a deliberate
+    re-index; the old chunks are replaced in one transaction). Raises
+    :class:`KnowledgeError` for invalid input or a document without any text,
+    :class:`DomainNotFound`, :class:`EmbedderMismatch`.
     """
     _check_text("source_uri", source_uri)
     _check_text("version", version)
@@ -136,7 +139,7 @@ def index_document(
     with sm.connection() as conn:
         dom = get_domain(conn, domain)
         row = _current(conn, dom.id, source_uri)
-    if row is not None and row[1] == content_hash:
+    if row is not None and row[1] == content_hash and not force:
         return _unchanged(dom, source_uri, row)
 
     embedder = sm.embedder()
@@ -153,7 +156,7 @@ def index_document(
     )
     embedded = time.perf_counter()
     result = _write(
-        sm, dom, document, chunks, vectors, source_uri, version, content_hash, title, meta
+        sm, dom, document, chunks, vectors, source_uri, version, content_hash, title, meta, force
     )
     written = time.perf_counter()
     timings = {"chunk": chunked - started, "embed": embedded - chunked, "write": written - embedded}
@@ -192,13 +195,14 @@ def _write(
     content_hash: str,
     title: str | None,
     meta: dict[str, str],
+    force: bool = False,
 ) -> IndexedVersion:
     """Replace the source's chunks in one transaction, under a per-source advisory lock."""
     pages = len(document.pages)
     with sm.connection() as conn, conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (source_uri, dom.id))
         row = _current(conn, dom.id, source_uri)
-        if row is not None and row[1] == content_hash:
+        if row is not None and row[1] == content_hash and not force:
             return _unchanged(dom, source_uri, row)  # indexed meanwhile by someone else
         values = (
             version,

@@ -213,6 +213,7 @@ def ingest(
     ocr: bool | None = None,
     track: bool = True,
     concurrency: int = 1,
+    reindex: bool = False,
 ) -> IngestReport:
     """Index every file under ``sources`` into ``domain`` through its ingest zone.
 
@@ -223,11 +224,20 @@ def ingest(
     no OCR); it is sticky, the next ingests and every worker use it. ``None`` keeps
     the domain's current setting. The domain, the sources and the OCR extra are all
     checked before the flag changes or a file is copied.
+
+    A file whose content is already indexed in the domain is a ``duplicate`` (nothing is
+    written); content that was indexed once but is no longer (the domain was deleted and
+    created again, the document deleted or synced away) is indexed again. ``reindex=True``
+    indexes every file again even when its content is there (new chunks and embeddings
+    replace the old ones in one transaction; the same bytes under a second name stay a
+    duplicate).
     """
     from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_name, ingest_zone_settings
 
     if ocr is not None and not isinstance(ocr, bool):
         raise KnowledgeError(f"ocr must be True, False or None, got {ocr!r}")
+    if not isinstance(reindex, bool):
+        raise KnowledgeError(f"reindex must be True or False, got {reindex!r}")
     with sm.connection() as conn:
         get_domain(conn, domain)  # an unknown domain fails before anything is copied
     ingest_zone_name(domain)  # a domain name too long for a zone name fails here
@@ -259,7 +269,7 @@ def ingest(
         if outcome.state in FINAL_STATES:
             record(_item(dz, outcome))
 
-    waiting = _copy_in(dz, settings.name, files, record)
+    waiting = _copy_in(dz, settings.name, files, record, reindex)
     options = {"once": True, "on_outcome": on_outcome, "track": track, "watch": False}
     summary = dz.run_worker([settings.name], concurrency=concurrency, **options)
     report.mlflow_runs += summary.mlflow_runs
@@ -267,7 +277,7 @@ def ingest(
     # A source whose bytes differ from its processed copy follows as a new version.
     changed = [f for f in waiting if not _processed_same(dz, settings.name, f)]
     if changed:
-        for source in _copy_in(dz, settings.name, iter(changed), record):
+        for source in _copy_in(dz, settings.name, iter(changed), record, reindex):
             record(
                 IngestItem(
                     source.uri,
@@ -283,14 +293,18 @@ def ingest(
 
 
 def _copy_in(
-    dz: Any, zone: str, files: Iterator[SourceFile], record: Callable[[IngestItem], None]
+    dz: Any,
+    zone: str,
+    files: Iterator[SourceFile],
+    record: Callable[[IngestItem], None],
+    reindex: bool = False,
 ) -> list[SourceFile]:
     """Stream each file into incoming/; return those whose name is still waiting there."""
     waiting = []
     for source in files:
         try:
             with source.open() as data:
-                dz.drop_data(data, zone=zone, name=source.key)
+                dz.drop_data(data, zone=zone, name=source.key, reindex=reindex)
         except InvalidKey as exc:
             record(
                 IngestItem(

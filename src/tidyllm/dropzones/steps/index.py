@@ -59,6 +59,7 @@ class IndexStep:
                 content_hash=ctx.sha256,
                 title=ctx.document.title or ctx.filename,
                 metadata={"zone": ctx.zone.name, "key": ctx.key},
+                force=ctx.reindex,
             )
         except DomainNotFound as exc:
             # Retrying with backoff cannot create the domain: fail at once and say how.
