@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tidyllm.cli.deferred import UnifiedSessionManager, load_settings
 from tidyllm.cli.output import console
-from tidyllm.session import UnifiedSessionManager
-from tidyllm.settings import load_settings
 
 
 def doctor(

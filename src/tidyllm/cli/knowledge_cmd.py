@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tidyllm.cli.deferred import UnifiedSessionManager
 from tidyllm.cli.output import console, err_console
 from tidyllm.errors import KnowledgeError
 from tidyllm.redaction import redact
-from tidyllm.session import UnifiedSessionManager
 
 domains_app = typer.Typer(help="Knowledge domains: create, list, show, delete, sync.")
 domains_app.info.no_args_is_help = True

@@ -1,29 +1,98 @@
-"""Entry point: ``tidyllm``. Each command opens the core object, calls one function, prints."""
+"""Entry point: ``tidyllm``. Each command opens the core object, calls one function, prints.
+
+Start-up is kept cheap: command modules (and the database, S3, MLflow and model
+libraries behind them) are imported only when their command runs, so
+``tidyllm --help`` and ``tidyllm CMD --help`` stay fast (docs/session.md,
+"CLI latency").
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
+import sys
 from typing import Annotated
 
 import typer
 
-from tidyllm import __version__
-from tidyllm.archcheck.cli import check_command, migrate_command
-from tidyllm.cli import (
-    config_cmd,
-    credentials_cmd,
-    db_cmd,
-    doctor_cmd,
-    knowledge_cmd,
-    quickstart_cmd,
-    zones_cmd,
-)
-from tidyllm.cli.errors import ErrorMappingGroup
+from tidyllm import __version__, interrupt
+from tidyllm.cli.errors import EXIT_INTERRUPTED, Lazy, LazyGroup, report_interrupted
 from tidyllm.redaction import install_log_redaction
 
+_CLI = "tidyllm.cli."
+
+#: Every command: name -> where it lives and the line ``tidyllm --help`` shows. Commands
+#: first, then groups, in the order of the help.
+COMMANDS: dict[str, Lazy] = {
+    "doctor": Lazy(
+        _CLI + "doctor_cmd:doctor",
+        "Probe every service; exit 1 when a configured service is down.",
+    ),
+    "init": Lazy(
+        _CLI + "config_cmd:init",
+        "Write a commented settings file with every setting at its default.",
+    ),
+    "ingest": Lazy(
+        _CLI + "knowledge_cmd:ingest",
+        "Index files into a domain through its drop-zone ledger; a rerun indexes nothing twice.",
+    ),
+    "search": Lazy(
+        _CLI + "knowledge_cmd:search_command", "Hybrid search (vector + full text) in a domain."
+    ),
+    "ask": Lazy(
+        _CLI + "knowledge_cmd:ask_command",
+        "Answer a question from a domain, citing document and page.",
+    ),
+    "chat": Lazy(
+        _CLI + "knowledge_cmd:chat_command",
+        "Chat with a domain; follow-up questions use the conversation (empty line or EOF ends).",
+    ),
+    "eval": Lazy(
+        _CLI + "knowledge_cmd:eval_command",
+        "Retrieval quality (nDCG@10, recall@10/100, MRR@10) for dense, text and hybrid search.",
+    ),
+    "drop": Lazy(
+        _CLI + "zones_cmd:drop",
+        "Upload files into a zone's incoming/ folder through the object store.",
+    ),
+    "worker": Lazy(
+        _CLI + "zones_cmd:worker",
+        "Process files until stopped (SIGTERM finishes or releases current files).",
+    ),
+    "quickstart": Lazy(
+        _CLI + "quickstart_cmd:quickstart",
+        "Create a domain, drop the sample documents, process them, answer a question.",
+    ),
+    "check": Lazy(
+        "tidyllm.archcheck.cli:check_command",
+        "Report code that bypasses the UnifiedSessionManager.",
+    ),
+    "migrate": Lazy(
+        "tidyllm.archcheck.cli:migrate_command",
+        "Rewrite legacy client construction to use the UnifiedSessionManager.",
+    ),
+    "config": Lazy(_CLI + "config_cmd:app", "Show the effective settings."),
+    "credentials": Lazy(_CLI + "credentials_cmd:app", "Secrets in the encrypted credential store."),
+    "db": Lazy(_CLI + "db_cmd:app", "The database: migrations and the embedded server."),
+    "domains": Lazy(
+        _CLI + "knowledge_cmd:domains_app",
+        "Knowledge domains: create, list, show, delete, sync.",
+    ),
+    "zones": Lazy(_CLI + "zones_cmd:app", "Drop zones: list, status, retry, history."),
+    "tracking": Lazy(
+        _CLI + "tracking_cmd:app", "MLflow tracking: send or count buffered runs and traces."
+    ),
+}
+
+
+class TidyLLMGroup(LazyGroup):
+    lazy_commands = COMMANDS
+
+
 app = typer.Typer(
-    cls=ErrorMappingGroup,
+    cls=TidyLLMGroup,
     help="TidyLLM: documents in, governed and searchable knowledge out.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -58,27 +127,55 @@ def main(
     ctx.obj = {"verbose": verbose}
 
 
-app.command("doctor")(doctor_cmd.doctor)
-app.command("init")(config_cmd.init)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(credentials_cmd.app, name="credentials")
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(knowledge_cmd.domains_app, name="domains")
-app.command("ingest")(knowledge_cmd.ingest)
-app.command("search")(knowledge_cmd.search_command)
-app.command("ask")(knowledge_cmd.ask_command)
-app.command("chat")(knowledge_cmd.chat_command)
-app.command("eval")(knowledge_cmd.eval_command)
-app.add_typer(zones_cmd.app, name="zones")
-app.command("drop")(zones_cmd.drop)
-app.command("worker")(zones_cmd.worker)
-app.command("quickstart")(quickstart_cmd.quickstart)
+# --- interruption -----------------------------------------------------------------------------
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-app.command("check")(check_command)
-app.command("migrate")(migrate_command)
+def _on_signal(signum: int, frame: object) -> None:
+    """SIGINT/SIGTERM: stop running work gracefully, else unwind with KeyboardInterrupt.
+
+    A drop-zone worker (``ingest``, ``quickstart``) is asked to stop: its current
+    files finish within the grace period and the other leases are given back, then
+    the command ends. Anything else unwinds, closing the session manager on its way
+    out. A second signal stops waiting.
+    """
+    if interrupt.requested():
+        report_interrupted()
+        _exit_now(EXIT_INTERRUPTED)
+    if not interrupt.request_stop():
+        raise KeyboardInterrupt
+
+
+def _exit_now(code: int) -> None:
+    """Flush and end the process without the interpreter's shutdown.
+
+    Why ``os._exit``: after an interruption, threads may still be inside native code
+    (onnxruntime's intra-op pool, a worker thread embedding or extracting a file past
+    its grace period). A normal exit runs the C++ runtime's static destructors under
+    them, which aborts with "terminate called without an active exception" (exit
+    134). By the time we get here the command has unwound: the session manager is
+    closed, leases are released, output is flushed here; nothing else needs the
+    interpreter's shutdown.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken pipe
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def run() -> None:
     """Console-script entry point."""
-    app()
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _on_signal)
+    try:
+        app()
+    except SystemExit:
+        if not interrupt.requested():
+            raise
+    except KeyboardInterrupt:  # raised outside a command (while parsing): the group missed it
+        interrupt.request_stop()
+    if interrupt.requested():
+        report_interrupted()
+        _exit_now(EXIT_INTERRUPTED)

@@ -268,8 +268,16 @@ class UnifiedDropZones:
         on_outcome: Callable[[Outcome], None] | None = None,
         **options: Any,
     ) -> WorkerSummary:
-        """Process files until stopped, or with ``once=True`` until none are left."""
-        return self.worker(zones, on_outcome=on_outcome, **options).run(once=once)
+        """Process files until stopped, or with ``once=True`` until none are left.
+
+        An interruption (the CLI's SIGINT/SIGTERM) stops the worker gracefully: the
+        current files finish within its grace period, the others' leases are released.
+        """
+        from tidyllm.interrupt import stoppable
+
+        worker = self.worker(zones, on_outcome=on_outcome, **options)
+        with stoppable(worker):
+            return worker.run(once=once)
 
     def drain(self, zones: Sequence[str] | None = None, **options: Any) -> WorkerSummary:
         """Process what is there now and return (``run_worker(once=True)``)."""
