@@ -9,7 +9,7 @@ checked citations. ``tidyllm quickstart`` is a thin wrapper around
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +23,63 @@ QUESTION = "How much additional capital were the SCAP bank holding companies req
 
 @dataclass(frozen=True)
 class QuickstartResult:
-    """What the quickstart did: the worker's summary and the answer."""
+    """What the quickstart did: the worker's summary, the answer, each file's name."""
 
     summary: Any
     answer: Any
+    names: dict[int, str] = field(default_factory=dict)  # ledger id -> file name
+
+    def lines(self) -> list[str]:
+        """One line per processed file: its name, how it ended, why and what to run next."""
+        from tidyllm.dropzones.report import retry_command
+
+        out = []
+        for outcome in self.summary.outcomes:
+            name = self.names.get(outcome.file_id, f"file #{outcome.file_id}")
+            line = f"{name} (#{outcome.file_id}): {outcome.state}"
+            error = outcome.error
+            if error:
+                line += f" - {error.get('message', '')}. {error.get('hint', '')}".rstrip()
+                code = error.get("code", "")
+                line += f"\n  next: {retry_command(zone=ZONE, file_id=outcome.file_id, code=code)}"
+            out.append(line)
+        return out
+
+
+def _zone_dir(base: Settings) -> Path:
+    return Path(base.data_dir).expanduser().resolve() / "zones" / ZONE
 
 
 def quickstart_settings(base: Settings) -> dict[str, Any]:
-    """Settings overrides adding the quickstart's local zone under the data directory."""
-    zone_dir = Path(base.data_dir).expanduser().resolve() / "zones" / ZONE
+    """Settings overrides adding the quickstart's local zone under the data directory.
+
+    A zone named ``quickstart`` in the settings file lends its ``ocr`` flag, so
+    ``ocr: true`` there makes a retry of a scanned sample read it with OCR.
+    """
+    declared = next((z for z in base.zones if z.name == ZONE), None)
     zones = [z.model_dump() for z in base.zones if z.name != ZONE]
     zones.append(
         {
             "name": ZONE,
-            "source": str(zone_dir),
+            "source": str(_zone_dir(base)),
             "pipeline": "index",
             "domain": DOMAIN,
             "quiet_period": 0,
+            "ocr": bool(declared and declared.ocr),
         }
     )
     return {"zones": zones}
+
+
+def with_quickstart_zone(base: Settings) -> dict[str, Any]:
+    """Overrides that make the quickstart's zone visible to later commands.
+
+    Once ``tidyllm quickstart`` has run (its zone folder exists under the data
+    directory), ``zones status``/``retry``/``history``, ``drop`` and ``worker``
+    see the same zone the quickstart used (a ``quickstart`` zone in the
+    settings file lends it its ``ocr`` flag). Otherwise: no overrides.
+    """
+    return quickstart_settings(base) if _zone_dir(base).is_dir() else {}
 
 
 def sample_files(samples: Path) -> list[Path]:
@@ -73,4 +110,5 @@ def run_quickstart(
     for path in sample_files(samples):
         dz.drop(path, zone=ZONE)
     summary = dz.drain([ZONE], on_outcome=on_outcome)
-    return QuickstartResult(summary=summary, answer=ask(sm, DOMAIN, question))
+    names = {o.file_id: dz.get(o.file_id).display_key for o in summary.outcomes}
+    return QuickstartResult(summary=summary, answer=ask(sm, DOMAIN, question), names=names)

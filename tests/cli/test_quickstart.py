@@ -25,3 +25,46 @@ def test_quickstart_with_a_missing_sample_folder(cli, data_dir, monkeypatch):
     monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
     result = cli("quickstart", "--samples", str(data_dir / "nope"))
     assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_quickstart_names_files_and_its_printed_retry_works_later(
+    cli, embedded_data_dir, scanned_page, monkeypatch
+):
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    samples = scanned_page.parent  # a scanned page (fails without OCR) and a text note
+    (samples / "notes.txt").write_text("The SCAP required $185 billion of additional capital.")
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(embedded_data_dir))
+    result = cli("quickstart", "--samples", str(samples))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert re.search(r"^notes\.txt \(#\d+\): done", out, re.M), out
+    assert "file #" not in out
+    assert re.search(r"^patent-header\.pdf \(#\d+\): failed - the PDF has no text layer", out, re.M)
+    hint = re.search(r"next: (tidyllm zones retry \d+)", out)
+    assert hint, out
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDYLLM_")}
+    env["TIDYLLM_DATA_DIR"] = str(embedded_data_dir)
+
+    def run(command: str) -> subprocess.CompletedProcess[str]:
+        argv = shlex.split(command)
+        code = "from tidyllm.cli.main import run; run()"
+        return subprocess.run(
+            [sys.executable, "-c", code, *argv[1:]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    retried = run(hint.group(1))  # exactly what the quickstart printed
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert "1 file(s) queued again" in retried.stdout
+    status = run("tidyllm zones status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "quickstart: " in status.stdout and "pending 1" in status.stdout

@@ -101,3 +101,25 @@ def test_empty_file_means_defaults(tmp_path):
 def test_environment_name_with_empty_segment():
     with pytest.raises(SettingsError, match="not a valid setting name"):
         load_settings(environ={"TIDYLLM_DATABASE____URL": "x"})
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "suggestion"),
+    [
+        ("databse:\n", "databse", "database"),
+        ("databse:\n  url: postgresql://h/x\n", "databse", "database"),
+        ("log_levle: INFO\n", "log_levle", "log_level"),
+        ("database:\n  ulr: postgresql://h/x\n", "database.ulr", "url"),
+        ("zones:\n  - name: a\n    source: /tmp/a\n    pipelin: index\n", "zones.0.pipelin",
+         "pipeline"),
+    ],
+)  # fmt: skip
+def test_misspelled_key_names_the_closest_known_key(tmp_path, text, key, suggestion):
+    msg = error_of(tmp_path, text)
+    assert f"invalid setting {key} from file" in msg  # the file, not "default"
+    assert f"did you mean {suggestion!r}?" in msg
+
+
+def test_unknown_key_with_nothing_close_suggests_nothing(tmp_path):
+    msg = error_of(tmp_path, "zzzzz: 1\n")
+    assert "unknown setting" in msg and "did you mean" not in msg

@@ -66,5 +66,9 @@ def init(
     """Write a commented settings file with every setting at its default."""
     if path.exists() and not force:
         raise SettingsError(f"{path} already exists (use --force to overwrite)")
-    path.write_text(settings_template(), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # `tidyllm init sub/dir/x.yaml`
+        path.write_text(settings_template(), encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot write {path}: {exc.strerror or exc}") from None
     console.print(f"wrote {path}")

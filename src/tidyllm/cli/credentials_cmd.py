@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from cryptography.fernet import Fernet
 
-from tidyllm.cli.output import console
+from tidyllm.cli.output import console, err_console
 from tidyllm.credentials import CredentialStore
 from tidyllm.errors import CredentialError
 from tidyllm.session import UnifiedSessionManager
@@ -44,7 +44,12 @@ def set_(
 @app.command("list")
 def list_() -> None:
     """List stored secret names (never values)."""
-    for name in _store().names():
+    names = _store().names()
+    if not names:  # on stderr: stdout stays one name per line for scripts
+        err_console.print(
+            "no secrets stored; add one with `tidyllm credentials set NAME`", markup=False
+        )
+    for name in names:
         console.print(name)
 
 

@@ -26,8 +26,15 @@ def doctor(
     failed = [r for r in results if r.configured and not r.ok]
     if as_json:
         console.print_json(json.dumps([asdict(r) for r in results]))
+    elif not console.is_terminal:  # a pipe or a file: one line per service, nothing cut
+        for r in results:
+            status = "ok" if r.ok else ("DOWN" if r.configured else "-")
+            line = f"{r.service}: {status} ({r.latency_ms:.0f} ms) {r.detail} [source: {r.source}]"
+            console.print(line, markup=False, soft_wrap=True)
     else:
-        table = Table("service", "status", "latency", "detail", "source")
+        table = Table("service", "status", "latency")
+        table.add_column("detail", overflow="fold")  # long paths wrap, never end in "…"
+        table.add_column("source", overflow="fold")
         for r in results:
             status = "[green]ok[/]" if r.ok else ("[red]DOWN[/]" if r.configured else "[dim]-[/]")
             table.add_row(r.service, status, f"{r.latency_ms:.0f} ms", r.detail, r.source)

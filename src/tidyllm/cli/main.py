@@ -118,12 +118,9 @@ def main(
 ) -> None:
     """Global options."""
     install_log_redaction()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
-    if not verbose:
-        # MLflow and alembic log INFO chatter to stdout; MLflow re-reads this when imported.
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        for noisy in ("mlflow", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    from tidyllm.cli.logconfig import configure_logging
+
+    configure_logging(verbose)  # -v > TIDYLLM_LOG_LEVEL > log_level in the settings file
     ctx.obj = {"verbose": verbose}
 
 

@@ -36,10 +36,7 @@ def quickstart(
             result = run_quickstart(
                 sm, samples, question=question, on_outcome=lambda _: progress.advance(task)
             )
-    for outcome in result.summary.outcomes:
-        line = f"file #{outcome.file_id}: {outcome.state}"
-        if outcome.error:
-            line += f" - {outcome.error.get('message', '')}. {outcome.error.get('hint', '')}"
+    for line in result.lines():
         console.print(redact(line), markup=False)
     console.print(f"\nQ: {result.answer.question}")
     print_answer(result.answer)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,10 +21,23 @@ from tidyllm.redaction import redact
 app = typer.Typer(help="Drop zones: list, status, retry, history.", no_args_is_help=True)
 
 
+@contextlib.contextmanager
+def _drop_zones() -> Iterator[UnifiedDropZones]:
+    """The drop zones of the settings, plus the quickstart's zone once it has run here."""
+    from tidyllm.quickstart import with_quickstart_zone
+    from tidyllm.session import UnifiedSessionManager
+    from tidyllm.settings import load_settings
+
+    loaded = load_settings()
+    extra = with_quickstart_zone(loaded.settings)
+    with UnifiedSessionManager(load_settings(extra) if extra else loaded) as sm:
+        yield UnifiedDropZones(sm)
+
+
 @app.command("list")
 def list_zones() -> None:
     """Every zone declared in the settings file."""
-    with UnifiedDropZones() as dz:
+    with _drop_zones() as dz:
         zones = dz.list_zones()
     if not zones:
         console.print("no zones are declared (add `zones:` to the settings file)")
@@ -42,7 +57,7 @@ def list_zones() -> None:
 @app.command("status")
 def status(zone: Annotated[str | None, typer.Argument(help="One zone (default: all)")] = None):
     """Counts by state, oldest pending file, recent throughput."""
-    with UnifiedDropZones() as dz:
+    with _drop_zones() as dz:
         result = dz.status(zone)
     for name, st in result.items():
         counts = ", ".join(f"{k} {v}" for k, v in sorted(st["counts"].items())) or "no files"
@@ -64,7 +79,7 @@ def retry(
     """Move failed files back to incoming/ to be processed again."""
     if (file_id is None) == (not failed):
         raise DropZoneError("give either a ledger ID or --failed")
-    with UnifiedDropZones() as dz:
+    with _drop_zones() as dz:
         new = dz.retry(None if failed else [file_id], failed=failed, zone=zone)
     console.print(f"{len(new)} file(s) queued again: {', '.join(f'#{i}' for i in new) or '-'}")
 
@@ -76,7 +91,7 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """The audit trail of a file: every version and every event."""
-    with UnifiedDropZones() as dz:
+    with _drop_zones() as dz:
         trail = dz.history(ref, zone=zone)
     if as_json:
         console.print(redact(json.dumps(trail, default=str, indent=2)), markup=False)
@@ -102,7 +117,7 @@ def drop(
     zone: Annotated[str, typer.Option("--zone", "-z", help="Target zone")],
 ) -> None:
     """Upload files into a zone's incoming/ folder through the object store."""
-    with UnifiedDropZones() as dz, _progress() as progress:
+    with _drop_zones() as dz, _progress() as progress:
         task = progress.add_task("dropping", total=len(files))
         for path in files:
             dropped = dz.drop(path, zone=zone)
@@ -120,7 +135,7 @@ def worker(
     track: Annotated[bool, typer.Option("--track/--no-track", help="MLflow batch runs")] = True,
 ) -> None:
     """Process files until stopped (SIGTERM finishes or releases current files)."""
-    with UnifiedDropZones() as dz:
+    with _drop_zones() as dz:
         w = dz.worker(
             zones or None, concurrency=concurrency, lease_seconds=lease_seconds, track=track
         )

@@ -160,12 +160,35 @@ def _describe_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
     err = exc.errors()[0]
     dotted = ".".join(str(p) for p in err["loc"])
     origin = next(
-        (src for path, src in sources.items() if dotted == path or dotted.startswith(path + ".")),
+        (
+            src
+            for path, src in sources.items()
+            if dotted == path or dotted.startswith(path + ".") or path.startswith(dotted + ".")
+        ),
         "default",
     )
-    message = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown setting" + _did_you_mean(err["loc"])
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return redact(f"invalid setting {dotted} from {origin}: {message}{more}")
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    """``"; did you mean 'database'?"`` for a misspelled key, at any depth; else ``""``."""
+    import difflib
+
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue  # an item of a list (zones)
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        inner = [a for a in getattr(annotation, "__args__", ()) if hasattr(a, "model_fields")]
+        model = annotation if hasattr(annotation, "model_fields") else (inner or [None])[0]
+        if model is None:
+            return ""
+    close = difflib.get_close_matches(str(loc[-1]).lower(), list(model.model_fields), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def load_settings(
