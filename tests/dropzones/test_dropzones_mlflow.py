@@ -1,10 +1,17 @@
-"""One MLflow run per worker batch per zone: params, metrics and the batch report."""
+"""One MLflow run per worker batch per zone: params, metrics and the batch report.
+
+A batch's run goes to the tracking outbox (no MLflow call on the worker's path) and
+reaches MLflow with the next flush, tagged with its run key; the flush then writes
+the MLflow run id into the files' ledger rows.
+"""
 
 from __future__ import annotations
 
 import json
 
 from dropzone_helpers import open_dz, rows, zone_conf
+
+from tidyllm.tracking.shipping import flush
 
 
 def test_batch_run_is_logged_with_metrics_and_report(
@@ -17,13 +24,26 @@ def test_batch_run_is_logged_with_metrics_and_report(
             (root / "incoming" / f"{name}{i}.txt").write_text(f"text {name} {i}")
     (roots["a"] / "incoming" / "empty.txt").write_bytes(b"")
     zones = [zone_conf(n, str(r), pipeline="extract") for n, r in roots.items()]
-    with open_dz(data_dir, database_url, zones, mlflow={"tracking_uri": mlflow_server.url}) as dz:
+    mlflow = {"tracking_uri": mlflow_server.url, "background_flush": False}
+    with open_dz(data_dir, database_url, zones, mlflow=mlflow) as dz:
         summary = dz.drain(track=True)
-        assert len(summary.mlflow_runs) == 2  # one batch per zone
+        assert len(summary.mlflow_runs) == 2  # one batch per zone, buffered under its run key
+        assert dz.sm.outbox().pending() == {"runs": 2, "traces": 0}
+        assert {r["mlflow_run_id"] for r in rows(dz)} == {None}  # nothing sent yet
+        report = flush(dz.sm)
+        assert (report.runs, report.failures, report.pending) == (2, [], {"runs": 0, "traces": 0})
         client = dz.sm.mlflow()
-        runs = {
-            client.get_run(r).data.params["zone"]: client.get_run(r) for r in summary.mlflow_runs
-        }
+        exp = client.get_experiment_by_name("tidyllm")
+        found = [
+            run
+            for key in summary.mlflow_runs
+            for run in client.search_runs(
+                [exp.experiment_id], filter_string=f"tags.`tidyllm.run_key` = '{key}'"
+            )
+        ]
+        by_key = {r.data.tags["tidyllm.run_key"]: r for r in found}
+        assert set(by_key) == set(summary.mlflow_runs)
+        runs = {r.data.params["zone"]: r for r in found}
         ledger = rows(dz)
         report_path = client.download_artifacts(
             runs["a"].info.run_id, "batch_report.json", str(tmp_path)

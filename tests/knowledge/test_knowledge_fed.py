@@ -104,29 +104,71 @@ def test_chat_sessions_refuse_bad_ids(fed) -> None:
         chat_turn(sm, "00000000-0000-0000-0000-000000000000", "hello there")
 
 
-def test_ask_cli_logs_a_trace_to_mlflow(
-    fed, module_database, data_dir, cli, monkeypatch, mlflow_server
+# Runs the real CLI, then writes which MLflow modules the process imported.
+_ASK_WITH_MARKER = """
+import atexit, json, sys
+marker = sys.argv.pop(1)
+def write():
+    with open(marker, "w") as f:
+        json.dump(sorted(m for m in sys.modules if m.split(".")[0] == "mlflow"), f)
+atexit.register(write)
+from tidyllm.cli.main import run
+sys.argv = ["tidyllm", *sys.argv[1:]]
+run()
+"""
+
+
+def test_ask_cli_buffers_its_trace_and_a_flush_lands_it_in_mlflow(
+    fed, module_database, data_dir, cli, monkeypatch, mlflow_server, tmp_path
 ) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
     monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
     monkeypatch.setenv("TIDYLLM_DATABASE__URL", module_database)
     monkeypatch.setenv("TIDYLLM_MLFLOW__TRACKING_URI", mlflow_server.url)
     monkeypatch.setenv("TIDYLLM_MLFLOW__EXPERIMENT", "knowledge-traces")
-    result = cli(
-        "ask", "fed", "Which Reserve Bank was selected to lead the model validation function?"
+    monkeypatch.setenv("TIDYLLM_MLFLOW__BACKGROUND_FLUSH", "false")  # the test flushes itself
+    marker = tmp_path / "mlflow-modules.json"
+    question = "Which Reserve Bank was selected to lead the model validation function?"
+    result = subprocess.run(
+        [sys.executable, "-c", _ASK_WITH_MARKER, str(marker), "ask", "fed", question],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
     )
-    assert result.exit_code == 0, result.output
-    assert "Minneapolis" in result.output and "page 16" in result.output
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Minneapolis" in result.stdout and "page 16" in result.stdout
+    assert json.loads(marker.read_text()) == []  # the answer's path never imports MLflow
 
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(mlflow_server.url)
+    pending = list((data_dir / "tracking-buffer" / "traces" / "pending").iterdir())
+    assert len(pending) == 1  # the trace waits in the outbox, not in MLflow
+    key = pending[0].name
+    assert client.get_experiment_by_name("knowledge-traces") is None
+
+    flushed = cli("tracking", "flush")
+    assert flushed.exit_code == 0, flushed.output
+    assert "sent 0 run(s) and 1 trace(s)" in flushed.output
     experiment = client.get_experiment_by_name("knowledge-traces")
     traces = client.search_traces(locations=[experiment.experiment_id])
     assert len(traces) == 1
+    assert traces[0].info.tags["tidyllm.trace_key"] == key
     spans = {span.name: span for span in traces[0].data.spans}
     assert {"ask", "retrieve", "generate", "check_citations"} <= set(spans)
+    assert spans["ask"].inputs["question"] == question
     assert spans["retrieve"].outputs["hits"][0]["page"] >= 1
     assert spans["check_citations"].outputs["valid"] >= 1
+    assert spans["generate"].start_time_ns >= spans["retrieve"].end_time_ns
+    assert not any((data_dir / "tracking-buffer" / "traces" / "pending").iterdir())
+    again = cli("tracking", "flush")  # nothing left: nothing sent twice
+    assert "sent 0 run(s) and 0 trace(s)" in again.output
+    assert len(client.search_traces(locations=[experiment.experiment_id])) == 1
 
 
 def test_chat_cli_keeps_the_conversation(

@@ -47,7 +47,9 @@ class Answer:
     model: str | None
     retrieval_query: str
     timings: Mapping[str, float] = field(default_factory=dict)
-    trace_id: str | None = None
+    #: Key of the question's trace in the tracking outbox (None: not traced, or it could
+    #: not be buffered). Once sent, the MLflow trace has the tag ``tidyllm.trace_key``.
+    trace_key: str | None = None
 
 
 def ask(
@@ -64,7 +66,8 @@ def ask(
     """Answer ``question`` from ``domain`` with checked citations.
 
     ``retrieval_query`` replaces the question for retrieval (chat passes the
-    rewritten follow-up). ``trace=False`` skips the MLflow trace.
+    rewritten follow-up). ``trace=False`` skips the MLflow trace; otherwise the trace is
+    buffered (never sent on the answer's path) and ``Answer.trace_key`` names it.
     """
     question = clean_query(question)
     query = clean_query(retrieval_query) if retrieval_query is not None else question

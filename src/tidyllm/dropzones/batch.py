@@ -1,8 +1,12 @@
 """Worker batches: one MLflow run per batch per zone, with metrics and a report artifact.
 
 A batch closes when it holds ``size`` finished files, when the zone has been idle
-for ``idle_seconds``, or when the worker stops. The tracker buffers runs on disk
-while MLflow is down, so tracking never stops the worker.
+for ``idle_seconds``, or when the worker stops. A closed batch's run is handed to
+the tracking outbox (a disk buffer; no MLflow import, no network) and sent later by
+the background flush or ``tidyllm tracking flush``, so neither a slow MLflow nor a
+SIGTERM ever waits on tracking. Once sent, its MLflow run carries the tag
+``tidyllm.run_key`` (the key kept in :attr:`BatchTracker.runs`) and its files'
+ledger rows get the MLflow run id.
 """
 
 from __future__ import annotations
@@ -47,7 +51,10 @@ def _file_entry(o: Outcome) -> dict[str, Any]:
 
 
 class BatchTracker:
-    """Collects outcomes per zone and logs each closed batch as an MLflow run."""
+    """Collects outcomes per zone and buffers each closed batch as an MLflow run.
+
+    ``runs`` lists the run keys (tag ``tidyllm.run_key``) of the buffered runs.
+    """
 
     def __init__(
         self,
@@ -129,7 +136,7 @@ class BatchTracker:
             return
         summary = self.summary(zone, batch)
         try:
-            record = self.sm.tracker().log_run(
+            key = self.sm.outbox().defer_run(
                 run_name=f"dropzone-{zone}",
                 params={
                     "zone": zone,
@@ -142,11 +149,6 @@ class BatchTracker:
                 tags={"tidyllm.component": "dropzones", "tidyllm.zone": zone},
             )
         except Exception as exc:  # tracking must never stop the worker
-            log.warning("MLflow run for zone %s was not logged: %s", zone, redact(exc))
+            log.warning("MLflow run for zone %s was not buffered: %s", zone, redact(exc))
             return
-        if record.run_id:
-            self.runs.append(record.run_id)
-            try:
-                self.ledger.set_run_id([o.file_id for o in batch.outcomes], record.run_id)
-            except Exception as exc:
-                log.warning("could not record MLflow run id: %s", redact(exc))
+        self.runs.append(key)

@@ -49,7 +49,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class WorkerSummary:
-    """What a worker run did."""
+    """What a worker run did.
+
+    ``mlflow_runs``: the run keys (MLflow tag ``tidyllm.run_key``) of the batch runs
+    this worker handed to the tracking outbox; they reach MLflow with the next flush.
+    """
 
     owner: str
     outcomes: list[Outcome] = field(default_factory=list)

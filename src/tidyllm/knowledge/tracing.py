@@ -1,19 +1,20 @@
 """Each question as an MLflow trace: spans retrieve (with embed timing), generate, check_citations.
 
-Spans are recorded in memory while the question is answered (so tracing never
-slows or breaks answering) and sent as one MLflow trace at the end through the
-session manager's MLflow client. If MLflow cannot take the trace the answer is
-still returned, without a ``trace_id``, and a warning is logged: a tracking
-outage must not stop people getting answers.
+Spans are recorded in memory while the question is answered. At the end the
+whole trace, as plain data, is redacted and handed to the tracking outbox (a
+disk buffer, a few milliseconds, no MLflow import) and sent to MLflow later by
+the background flush or ``tidyllm tracking flush`` (see
+:mod:`tidyllm.tracking.outbox`). The answer carries the trace's ``trace_key``;
+in MLflow the trace has the tag ``tidyllm.trace_key`` with that value. If the
+trace cannot even be buffered the answer is still returned, with ``trace_key``
+None, and a warning is logged: tracking must not stop people getting answers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from typing import Any
 from tidyllm.redaction import redact
 
 log = logging.getLogger(__name__)
-_GLOBAL_URI_LOCK = threading.Lock()
 
 
 @dataclass
@@ -39,7 +39,7 @@ class SpanRecord:
 
 @dataclass
 class QuestionTrace:
-    """Collects the spans of one question and sends them to MLflow as one trace."""
+    """Collects the spans of one question and hands them to the outbox as one trace."""
 
     question: str
     domain: str
@@ -70,66 +70,49 @@ class QuestionTrace:
         return out
 
     def finish(self, sm: Any, answer: Any) -> Any:
-        """Send the trace; return ``answer`` with its ``trace_id`` (unchanged if sending failed)."""
+        """Hand the trace to the tracking outbox; return ``answer`` with its ``trace_key``.
+
+        Nothing here imports MLflow or waits for it: the trace (already plain data)
+        is redacted and written to the disk buffer, and sent later (see
+        :mod:`tidyllm.tracking.outbox`). If it cannot even be buffered the answer
+        is returned with ``trace_key`` None and a warning is logged.
+        """
         try:
-            trace_id = self._send(sm, answer)
+            key = sm.outbox().defer_trace(self.document(answer))
         except Exception as exc:  # tracking must never break answering
-            log.warning("could not log the question trace to MLflow: %s", redact(exc))
+            log.warning("could not buffer the question trace: %s", redact(exc))
             return answer
-        return dataclasses.replace(answer, trace_id=trace_id)
+        return dataclasses.replace(answer, trace_key=key)
 
-    def _send(self, sm: Any, answer: Any) -> str:
-        import mlflow
-
-        client = sm.mlflow()
-        experiment_id = sm.tracker().experiment_id()
-        end_ns = time.time_ns()
-        with _GLOBAL_URI_LOCK, warnings.catch_warnings():
-            # MLflow's type-hint inference warns about Any-typed inputs; that is noise here
-            # (and an error under filterwarnings=error), not a reason to lose the trace.
-            warnings.simplefilter("ignore")
-            # MLflow exports spans through its process-wide tracer, which writes to the
-            # global tracking URI; the session manager points it at its own store.
-            sm.point_mlflow_tracer()
-            root = client.start_trace(
-                "ask",
-                inputs={"question": self.question, "domain": self.domain},
-                attributes={"provider": self.provider},
-                experiment_id=experiment_id,
-                start_time_ns=self.start_ns,
-                tags={"tidyllm.domain": self.domain},
-            )
-            for record in self.spans:
-                child = client.start_span(
-                    record.name,
-                    trace_id=root.trace_id,
-                    parent_id=root.span_id,
-                    inputs=record.inputs,
-                    start_time_ns=record.start_ns,
-                )
-                client.end_span(
-                    trace_id=root.trace_id,
-                    span_id=child.span_id,
-                    outputs=record.outputs,
-                    attributes={"seconds": (record.end_ns - record.start_ns) / 1e9},
-                    status=record.status,
-                    end_time_ns=record.end_ns,
-                )
-            client.end_trace(
-                root.trace_id,
-                outputs={
-                    "answer": answer.text,
-                    "found": answer.found,
-                    "citations": [
-                        {"number": c.number, "source": c.source_uri, "page": c.page}
-                        for c in answer.citations
-                    ],
-                    "dropped_citations": len(answer.dropped),
-                },
-                attributes={"timings": self.timings()},
-                end_time_ns=end_ns,
-            )
-            # Traces are exported in the background; wait so the trace is in MLflow (and
-            # errors surface here) before the answer is returned.
-            mlflow.flush_trace_async_logging(terminate=False)
-        return str(root.trace_id)
+    def document(self, answer: Any) -> dict[str, Any]:
+        """The whole trace as plain data: the root ``ask`` span and one child per step."""
+        return {
+            "name": "ask",
+            "start_ns": self.start_ns,
+            "end_ns": time.time_ns(),
+            "inputs": {"question": self.question, "domain": self.domain},
+            "attributes": {"provider": self.provider},
+            "tags": {"tidyllm.domain": self.domain},
+            "spans": [
+                {
+                    "name": record.name,
+                    "start_ns": record.start_ns,
+                    "end_ns": record.end_ns,
+                    "inputs": record.inputs,
+                    "outputs": record.outputs,
+                    "status": record.status,
+                    "attributes": {"seconds": (record.end_ns - record.start_ns) / 1e9},
+                }
+                for record in self.spans
+            ],
+            "outputs": {
+                "answer": answer.text,
+                "found": answer.found,
+                "citations": [
+                    {"number": c.number, "source": c.source_uri, "page": c.page}
+                    for c in answer.citations
+                ],
+                "dropped_citations": len(answer.dropped),
+            },
+            "end_attributes": {"timings": self.timings()},
+        }

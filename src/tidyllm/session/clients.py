@@ -26,6 +26,7 @@ from tidyllm.db import apply_migrations, connection_params, ensure_embedded
 from tidyllm.errors import DatabaseError, ServiceUnavailable, SettingsError
 from tidyllm.redaction import redact, register_secret
 from tidyllm.settings import Settings
+from tidyllm.tracking.outbox import disable_mlflow_telemetry
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,7 @@ def mlflow_client(settings: Settings) -> Any:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.mlflow.request_timeout))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.mlflow.request_retries))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    disable_mlflow_telemetry()  # before MLflow's import decides: no outbound usage reports
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=mlflow_tracking_uri(settings))

@@ -23,6 +23,7 @@ from tidyllm.session import clients
 from tidyllm.session.health import HealthResult, run_probes
 from tidyllm.session.legacy import LegacyMethods
 from tidyllm.settings import LoadedSettings, Settings, load_settings
+from tidyllm.tracking.outbox import disable_mlflow_telemetry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +61,7 @@ class UnifiedSessionManager(LegacyMethods):
         else:
             self.loaded = load_settings(overrides or None, config_file=config_file)
         install_log_redaction()
+        disable_mlflow_telemetry()  # before MLflow is imported: the defaults call no one outside
         self.settings: Settings = self.loaded.settings
         self.data_dir = Path(self.settings.data_dir).expanduser()
         self.credentials = CredentialStore(self.data_dir)
@@ -224,6 +226,32 @@ class UnifiedSessionManager(LegacyMethods):
 
         return Tracker(
             self.mlflow, self.settings.mlflow.experiment, self.data_dir / "tracking-buffer"
+        )
+
+    def outbox(self) -> Any:
+        """Where runs and question traces are buffered without importing MLflow.
+
+        Sent later by a background flush process or ``tidyllm tracking flush``
+        (see :mod:`tidyllm.tracking.outbox`).
+        """
+        return self._get("outbox", self._make_outbox)
+
+    def _make_outbox(self) -> Any:
+        from tidyllm.tracking.outbox import Outbox
+
+        conf = self.settings.mlflow
+        # The background flush process reads the same settings file and environment;
+        # these keep it on this manager's data dir and services when they were arguments.
+        child_env = {"TIDYLLM_DATA_DIR": str(self.data_dir)}
+        if conf.tracking_uri:
+            child_env["TIDYLLM_MLFLOW__TRACKING_URI"] = conf.tracking_uri
+        if self.settings.database.url:
+            child_env["TIDYLLM_DATABASE__URL"] = self.settings.database.url
+        return Outbox(
+            self.data_dir / "tracking-buffer",
+            conf.experiment,
+            background=conf.background_flush,
+            child_env=child_env,
         )
 
     # --- LLM and embedder ------------------------------------------------------------------

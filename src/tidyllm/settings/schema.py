@@ -75,6 +75,11 @@ class MlflowSettings(_Section):
     experiment: str = Field("tidyllm", min_length=1, description="Experiment name")
     request_timeout: int = Field(5, ge=1, le=600, description="HTTP timeout per request, seconds")
     request_retries: int = Field(1, ge=0, le=10, description="HTTP retries before buffering")
+    background_flush: bool = Field(
+        True,
+        description="Send buffered runs and traces from a background process"
+        " (false: only `tidyllm tracking flush` sends them)",
+    )
 
 
 class LLMSettings(_Section):

@@ -148,7 +148,7 @@ class Tracker:
             raise TrackingError(f"MLflow could not log the run: {_detail(exc)}") from exc
         return RunRecord(run_id=run_id, buffered=False, buffer_id=None)
 
-    def replay(self) -> int:
+    def replay(self, *, on_sent: Callable[[PreparedRun, str], None] | None = None) -> int:
         """Send buffered runs, oldest first; return how many were sent.
 
         Each run is deleted from the buffer only once it is FINISHED in MLflow.
@@ -156,9 +156,9 @@ class Tracker:
         once if another process or thread is replaying this buffer. Runs that
         are unreadable or refused by MLflow are moved to ``failed/`` (never
         deleted); the others are still sent, then :class:`ReplayError` names
-        the moved files.
+        the moved files. ``on_sent(run, run_id)`` is called after each run is sent.
         """
-        outcome = self._replay(limit=None)
+        outcome = self._replay(limit=None, on_sent=on_sent)
         if outcome.failures:
             raise ReplayError(outcome.sent, outcome.failures)
         return outcome.sent
@@ -194,6 +194,10 @@ class Tracker:
             raise TrackingError(
                 f"cannot get or create MLflow experiment {self._experiment!r}: {_detail(exc)}"
             ) from exc
+
+    def experiment_id_for(self, name: str) -> str:
+        """The id of experiment ``name``, created on first use (cached); MLflow errors as-is."""
+        return self._experiment_id_for(name)
 
     # -- sending ---------------------------------------------------------------------
 
@@ -320,7 +324,9 @@ class Tracker:
             _log.error("%s", redact(ReplayError(outcome.sent, outcome.failures)))
         return outcome
 
-    def _replay(self, limit: int | None) -> _ReplayOutcome:
+    def _replay(
+        self, limit: int | None, on_sent: Callable[[PreparedRun, str], None] | None = None
+    ) -> _ReplayOutcome:
         outcome = _ReplayOutcome()
         with self._buffer.claim() as claimed:
             if not claimed:
@@ -338,7 +344,7 @@ class Tracker:
                     _log.error("%s; moved aside", exc)
                     continue
                 try:
-                    self._send_once(run)
+                    run_id = self._send_once(run)
                 except Exception as exc:
                     if is_outage(exc):
                         outcome.outage = True
@@ -355,6 +361,11 @@ class Tracker:
                     continue
                 self._buffer.remove(key)
                 outcome.sent += 1
+                if on_sent is not None:
+                    try:
+                        on_sent(run, run_id)
+                    except Exception as exc:  # the run is in MLflow; a follow-up must not undo that
+                        _log.warning("after sending run %s: %s", key, _detail(exc))
         return outcome
 
     def _send_once(self, run: PreparedRun) -> str:
