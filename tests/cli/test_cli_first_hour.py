@@ -10,8 +10,6 @@ import sys
 
 import pytest
 
-from tidyllm.cli.logconfig import log_level
-
 
 @pytest.mark.parametrize(
     "command",
@@ -70,6 +68,8 @@ def test_credentials_list_on_an_empty_store_says_so_and_its_hint_works(cli, data
     ],
 )
 def test_log_level_precedence(tmp_path, verbose, env, file, level):
+    from tidyllm.cli.logconfig import log_level
+
     if file is not None:
         (tmp_path / "tidyllm.yaml").write_text(file)
     assert log_level(verbose, env) == level
