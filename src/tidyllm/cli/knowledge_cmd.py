@@ -148,16 +148,34 @@ def domains_delete(
 @domains_app.command("sync")
 def domains_sync(
     name: Annotated[str, typer.Argument(help="Domain name.")],
-    dry_run: Annotated[bool, typer.Option(help="Only report what would be removed.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask before removing more than half."),
+    ] = False,
 ) -> None:
-    """Remove documents whose source file or object no longer exists."""
+    """Remove documents whose source is gone (for dropped files: their processed/ copy)."""
     from tidyllm.knowledge.ingest import sync_domain
 
+    def ask(plan) -> bool:  # type: ignore[no-untyped-def]
+        for uri in plan.removed:
+            console.print(f"would remove {_out(uri)}")
+        total = len(plan.removed) + plan.kept + len(plan.unchecked)
+        return typer.confirm(
+            f"remove {len(plan.removed)} of the {total} documents of domain {name!r}?",
+            default=False,
+        )
+
+    confirm = ask if sys.stdin.isatty() else None  # no terminal: refuse, naming --yes
     with UnifiedSessionManager() as sm:
-        report = sync_domain(sm, name, dry_run=dry_run)
+        report = sync_domain(sm, name, dry_run=dry_run, yes=yes, confirm=confirm)
     verb = "would remove" if dry_run else "removed"
     for uri in report.removed:
         console.print(f"{verb} {_out(uri)}")
+    for uri in report.unchecked:
+        console.print(f"could not check {_out(uri)} (kept)")
     console.print(
         f"{verb} {len(report.removed)}, kept {report.kept}, could not check {len(report.unchecked)}"
     )

@@ -19,8 +19,10 @@ OCR is a property of the domain (``domains.ocr``, set by
 ``extract`` step, so scanned files go through the same ledger. ``ingest(..., ocr=True)``
 or ``ocr=False`` sets the flag (sticky) before copying; ``ocr=None`` keeps it.
 
-``sync_domain`` checks each document's source still exists (for ingested copies,
-the original file or object) and removes the documents whose source is gone.
+``sync_domain`` checks each document's source still exists and removes the documents
+whose source is gone: for ingested copies the original file or object; for files that
+arrived through a drop zone their processed/ copy (never the incoming/ object, which is
+always gone after processing). Removing more than half of a domain needs consent.
 """
 
 from __future__ import annotations
@@ -365,13 +367,16 @@ def _item(dz: Any, outcome: Any) -> IngestItem:
     )
 
 
-def _known_hashes(sm: Any, domain: str) -> dict[str, str]:
+def _documents(sm: Any, domain: str) -> list[tuple[str, str, dict]]:
+    """(source_uri, version, metadata) of every document in ``domain``, by source URI."""
     with sm.connection() as conn:
         dom = get_domain(conn, domain)
         rows = conn.execute(
-            "SELECT source_uri, content_hash FROM documents WHERE domain_id = %s", (dom.id,)
+            "SELECT source_uri, version, metadata FROM documents WHERE domain_id = %s "
+            "ORDER BY source_uri",
+            (dom.id,),
         ).fetchall()
-    return dict(rows)
+    return [(uri, version, metadata or {}) for uri, version, metadata in rows]
 
 
 def source_exists(sm: Any, uri: str) -> bool | None:
@@ -400,21 +405,92 @@ def _ingest_copies(sm: Any, domain: str) -> Callable[[str], str | None]:
     return original
 
 
-def sync_domain(sm: Any, domain: str, *, dry_run: bool = False) -> SyncReport:
-    """Remove the documents of ``domain`` whose source file or object is gone.
+class _Sources:
+    """Where each document of a domain came from, and whether that is still there.
 
-    A document indexed by ``ingest`` points at its copy in the ingest zone (gone from
-    ``incoming/`` once processed); its original file or object is what is checked,
-    and ``removed`` names the original.
+    A document the ``index`` step made names its ledger row (``version`` is the row id,
+    ``metadata`` holds the zone and key), and its ``source_uri`` is the zone's incoming/
+    copy, which is always gone once processed. So:
+
+    * a copy ``ingest`` made (``ingest-<domain>`` zone, key ``file/...`` or ``s3/...``) is
+      judged by its original file or object;
+    * a file that arrived by drop is governed by its zone: by its processed/ copy;
+    * a zone no longer declared, or a row not finished, cannot be checked: kept;
+    * any other document (indexed by ``index_document`` directly) by its own URI.
+    """
+
+    def __init__(self, sm: Any, domain: str) -> None:
+        from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_settings
+
+        self.sm = sm
+        dz = UnifiedDropZones(sm)
+        self.ledger = dz.ledger
+        self.settings = {z.name: z for z in dz.declared()}
+        implicit = ingest_zone_settings(sm, domain)
+        self.settings.setdefault(implicit.name, implicit)
+        self.zones: dict[str, Any] = {}
+        self.original = _ingest_copies(sm, domain)
+
+    def _zone(self, name: str) -> Any:
+        from tidyllm.dropzones.zone import Zone
+
+        if name not in self.zones:
+            settings = self.settings.get(name)
+            store = None if settings is None else self.sm.object_store_for(settings.source)
+            self.zones[name] = None if settings is None else Zone(settings, store)
+        return self.zones[name]
+
+    def check(self, uri: str, version: str, metadata: dict) -> tuple[str, bool | None]:
+        """(what to show, whether it exists: None when it cannot be checked)."""
+        from tidyllm.dropzones.api import INGEST_ZONE_PREFIX
+        from tidyllm.dropzones.zone import INCOMING
+
+        row = None
+        if isinstance(metadata.get("zone"), str) and version.isdigit():
+            row = self.ledger.get(int(version))
+        if row is not None and row.zone == metadata["zone"]:
+            zone = self._zone(row.zone)
+            if zone is None:
+                return uri, None  # its zone is no longer declared
+            if zone.store.uri(INCOMING + row.key) == uri:
+                origin = original_uri(row.key) if row.zone.startswith(INGEST_ZONE_PREFIX) else None
+                if origin is not None:
+                    return origin, source_exists(self.sm, origin)
+                if row.location == "processed" and row.dest_key:
+                    return zone.store.uri(row.dest_key), bool(zone.store.exists(row.dest_key))
+                return uri, None  # still being moved: not for sync to judge
+        shown = self.original(uri) or uri
+        return shown, source_exists(self.sm, shown)
+
+
+def sync_domain(
+    sm: Any,
+    domain: str,
+    *,
+    dry_run: bool = False,
+    yes: bool = False,
+    confirm: Callable[[SyncReport], bool] | None = None,
+) -> SyncReport:
+    """Remove the documents of ``domain`` whose source is gone; ``removed`` names the sources.
+
+    A document ``ingest`` copied in goes when its original file or object is gone; one
+    that arrived through a drop zone goes only when its processed/ copy is gone (the
+    zone governs it; its incoming/ object is always gone after processing); one that
+    cannot be checked is kept and listed in ``unchecked``. ``dry_run`` removes nothing
+    and reports what would go.
+
+    A sync that would remove more than half of the domain's documents needs consent:
+    ``yes=True``, or ``confirm(plan)`` returning True (``plan`` is the dry-run report).
+    Without either it raises :class:`KnowledgeError` and removes nothing.
     """
     removed: list[str] = []
     doomed: list[str] = []
     unchecked: list[str] = []
     kept = 0
-    original = _ingest_copies(sm, domain)
-    for uri in sorted(_known_hashes(sm, domain)):
-        shown = original(uri) or uri
-        exists = source_exists(sm, shown)
+    sources = _Sources(sm, domain)
+    documents = _documents(sm, domain)
+    for uri, version, metadata in documents:
+        shown, exists = sources.check(uri, version, metadata)
         if exists is None:
             unchecked.append(shown)
         elif exists:
@@ -422,11 +498,25 @@ def sync_domain(sm: Any, domain: str, *, dry_run: bool = False) -> SyncReport:
         else:
             removed.append(shown)
             doomed.append(uri)
-    if doomed and not dry_run:
-        with sm.connection() as conn:
-            dom = get_domain(conn, domain)
-            conn.execute(
-                "DELETE FROM documents WHERE domain_id = %s AND source_uri = ANY(%s)",
-                (dom.id, doomed),
+    report = SyncReport(removed, kept, unchecked)
+    if not doomed or dry_run:
+        return report
+    if len(doomed) * 2 > len(documents) and not yes:
+        count = f"{len(doomed)} of {len(documents)} documents"
+        if confirm is None:
+            raise KnowledgeError(
+                f"sync would remove {count} of domain {domain!r}, more than half; nothing "
+                f"was removed. See the list with `tidyllm domains sync {domain} --dry-run`; "
+                f"to remove them, run `tidyllm domains sync {domain} --yes`"
             )
-    return SyncReport(removed, kept, unchecked)
+        if not confirm(report):
+            raise KnowledgeError(
+                f"sync of domain {domain!r} cancelled ({count} would go); nothing was removed"
+            )
+    with sm.connection() as conn:
+        dom = get_domain(conn, domain)
+        conn.execute(
+            "DELETE FROM documents WHERE domain_id = %s AND source_uri = ANY(%s)",
+            (dom.id, doomed),
+        )
+    return report
