@@ -68,3 +68,8 @@ def test_quickstart_names_files_and_its_printed_retry_works_later(
     status = run("tidyllm zones status")
     assert status.returncode == 0, status.stdout + status.stderr
     assert "quickstart: " in status.stdout and "pending 1" in status.stdout
+    work = re.search(r"`(tidyllm worker --once)`", retried.stdout)  # the next hint, run too
+    assert work, retried.stdout
+    worked = run(work.group(1))  # exactly as printed
+    assert worked.returncode == 0, worked.stdout + worked.stderr
+    assert "failed 1" in worked.stdout  # processed again (still no OCR for this zone)

@@ -82,6 +82,8 @@ def retry(
     with _drop_zones() as dz:
         new = dz.retry(None if failed else [file_id], failed=failed, zone=zone)
     console.print(f"{len(new)} file(s) queued again: {', '.join(f'#{i}' for i in new) or '-'}")
+    if new:
+        console.print("a running worker picks them up, or run `tidyllm worker --once`")
 
 
 @app.command("history")

@@ -106,10 +106,8 @@ def retry_command(*, zone: str, file_id: int, code: str, kind: str = "file") -> 
     """The command to run next for a failed file (one that works for this file)."""
     if is_retryable(code, kind):
         return f"tidyllm zones retry {file_id}"
-    rename = "rename it, " if kind != "file" else ""
-    return (
-        f"not retryable as is: {rename}fix it and drop it again (tidyllm drop FILE --zone {zone})"
-    )
+    what = "rename the file" if kind != "file" else "fix the file"
+    return f"not retryable as is: {what} and drop it again (tidyllm drop FILE --zone {zone})"
 
 
 _HINTS = {
