@@ -28,11 +28,10 @@ class QuickstartResult:
     summary: Any
     answer: Any
     names: dict[int, str] = field(default_factory=dict)  # ledger id -> file name
+    samples: Path | None = None
 
     def lines(self) -> list[str]:
         """One line per processed file: its name, how it ended, why and what to run next."""
-        from tidyllm.dropzones.report import retry_command
-
         out = []
         for outcome in self.summary.outcomes:
             name = self.names.get(outcome.file_id, f"file #{outcome.file_id}")
@@ -40,10 +39,24 @@ class QuickstartResult:
             error = outcome.error
             if error:
                 line += f" - {error.get('message', '')}. {error.get('hint', '')}".rstrip()
-                code = error.get("code", "")
-                line += f"\n  next: {retry_command(zone=ZONE, file_id=outcome.file_id, code=code)}"
+                line += f"\n  next: {self._next_step(outcome.file_id, name, error)}"
             out.append(line)
         return out
+
+    def _next_step(self, file_id: int, name: str, error: dict[str, Any]) -> str:
+        """A command that works for this failure (the quickstart zone never OCRs)."""
+        import shlex
+
+        from tidyllm.dropzones.report import retry_command
+        from tidyllm.extraction.ocr import ocr_available
+
+        code = error.get("code", "")
+        if code == "no_text_layer" and self.samples is not None:
+            ingest = f"tidyllm ingest {DOMAIN} {shlex.quote(str(self.samples / name))} --ocr"
+            if ocr_available():
+                return f"{ingest}  (indexes it with OCR)"
+            return f"pip install 'tidyllm[ocr]', then {ingest}"
+        return retry_command(zone=ZONE, file_id=file_id, code=code)
 
 
 def _zone_dir(base: Settings) -> Path:
@@ -111,4 +124,5 @@ def run_quickstart(
         dz.drop(path, zone=ZONE)
     summary = dz.drain([ZONE], on_outcome=on_outcome)
     names = {o.file_id: dz.get(o.file_id).display_key for o in summary.outcomes}
-    return QuickstartResult(summary=summary, answer=ask(sm, DOMAIN, question), names=names)
+    answer = ask(sm, DOMAIN, question)
+    return QuickstartResult(summary=summary, answer=answer, names=names, samples=samples)
