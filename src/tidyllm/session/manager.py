@@ -290,7 +290,8 @@ class UnifiedSessionManager(LegacyMethods):
             return OpenAICompatibleEmbedder(http, conf.model)
         from tidyllm.embedding import MiniLMEmbedder
 
-        return MiniLMEmbedder()
+        # The rewritten model graph is cached here: later processes skip `onnx` (0.5-2 s).
+        return MiniLMEmbedder(cache_dir=self.data_dir / "models")
 
     # --- health ----------------------------------------------------------------------------
 
