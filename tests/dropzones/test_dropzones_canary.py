@@ -105,6 +105,7 @@ def test_no_canary_in_any_drop_zone_output(
         "drop", str(tmp_path / "cloud-good.md"), str(tmp_path / "cloud-broken.pdf"), "-z", "cloud"
     )
     outputs["worker"] = cli("worker", "--once")
+    outputs["tracking flush"] = cli("tracking", "flush")  # the batch runs reach MLflow
     outputs["status"] = cli("zones", "status")
     outputs["status loc"] = cli("zones", "status", "loc")
     for ref in ("good.txt", "broken.pdf", "cloud-broken.pdf", "1"):
