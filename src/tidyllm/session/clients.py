@@ -12,12 +12,9 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import psycopg
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import BotoCoreError, ProfileNotFound
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
@@ -28,6 +25,9 @@ from tidyllm.redaction import redact, register_secret
 from tidyllm.settings import Settings
 from tidyllm.tracking.outbox import disable_mlflow_telemetry
 
+if TYPE_CHECKING:  # boto3/botocore take 0.3-1 s to import: only commands that use AWS pay it
+    import boto3
+
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 def boto3_session(settings: Settings) -> boto3.Session:
     """A boto3 session: boto3's own credential chain, optionally pinned to a profile."""
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
     try:
         return boto3.Session(
             profile_name=settings.object_store.profile, region_name=settings.object_store.region
@@ -49,6 +52,8 @@ def aws_credential_source(session: boto3.Session) -> str:
 
     Registers the resolved secret key and session token for redaction.
     """
+    from botocore.exceptions import BotoCoreError
+
     try:
         creds = session.get_credentials()
     except BotoCoreError as exc:
@@ -63,6 +68,8 @@ def aws_credential_source(session: boto3.Session) -> str:
 
 def s3_client(session: boto3.Session, settings: Settings) -> Any:
     """An S3 client with adaptive retries and bounded timeouts."""
+    from botocore.config import Config as BotoConfig
+
     store = settings.object_store
     config = BotoConfig(
         connect_timeout=store.connect_timeout,
@@ -74,6 +81,8 @@ def s3_client(session: boto3.Session, settings: Settings) -> Any:
 
 def sqs_client(session: boto3.Session, settings: Settings) -> Any:
     """An SQS client (same endpoint override convention as S3: AWS_ENDPOINT_URL_SQS)."""
+    from botocore.config import Config as BotoConfig
+
     config = BotoConfig(
         connect_timeout=settings.object_store.connect_timeout,
         retries={"max_attempts": settings.object_store.max_attempts, "mode": "adaptive"},
@@ -83,6 +92,8 @@ def sqs_client(session: boto3.Session, settings: Settings) -> Any:
 
 def bedrock_client(session: boto3.Session, settings: Settings, *, control: bool = False) -> Any:
     """A Bedrock runtime client (``control=True``: the control plane, for model access checks)."""
+    from botocore.config import Config as BotoConfig
+
     config = BotoConfig(
         read_timeout=settings.llm.timeout, retries={"max_attempts": 8, "mode": "adaptive"}
     )
