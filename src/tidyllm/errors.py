@@ -151,6 +151,10 @@ class DomainNotFound(KnowledgeError, LookupError):
     """No knowledge domain has this name."""
 
 
+class DomainEmpty(KnowledgeError):
+    """A question was asked of a knowledge domain that holds no documents yet."""
+
+
 class DomainExists(KnowledgeError):
     """A knowledge domain with this name already exists."""
 

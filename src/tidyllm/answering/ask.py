@@ -18,6 +18,7 @@ from tidyllm.answering.extractive import extractive_answer
 from tidyllm.answering.generators import generate_answer
 from tidyllm.answering.sources import Source, number_sources
 from tidyllm.errors import SearchError
+from tidyllm.knowledge.domains import require_documents
 from tidyllm.knowledge.search import clean_query, search
 from tidyllm.knowledge.tracing import QuestionTrace
 
@@ -82,6 +83,8 @@ def ask(
             ],
             "exact_fallback": result.exact_fallback,
         }
+    if not result.hits:
+        require_documents(sm, domain)  # an empty domain is not "Not found in the documents"
     recorder.add_timing("embed", result.timings.get("embed", 0.0))
     sources = number_sources(result.hits)
     best = max((h.dense_similarity or 0.0 for h in result.hits), default=0.0)

@@ -112,6 +112,22 @@ def implicit_zones(sm: Any) -> list[ZoneSettings]:
     return [_ingest_zone(sm, name, domain, flags.get(domain, False)) for name, domain in found]
 
 
+def domain_zones(sm: Any, names: Sequence[str]) -> list[ZoneSettings]:
+    """The implicit zones among ``names`` whose domain exists (one query; none asked when no
+    name starts with ``ingest-``): a domain's ``ingest-<domain>`` zone is usable by
+    ``tidyllm drop`` and ``tidyllm worker`` as soon as the domain is created."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        if isinstance(name, str) and name.startswith(INGEST_ZONE_PREFIX):
+            domain = name[len(INGEST_ZONE_PREFIX) :]
+            if domain and _ZONE_NAME.match(name):
+                wanted[name] = domain
+    if not wanted:
+        return []
+    flags = _ocr_flags(sm, list(wanted.values()))
+    return [_ingest_zone(sm, n, d, flags[d]) for n, d in wanted.items() if d in flags]
+
+
 @dataclass(frozen=True)
 class ZoneInfo:
     """A declared zone as ``zones list`` shows it."""
@@ -173,6 +189,9 @@ class UnifiedDropZones:
         declared = {z.name: z for z in self.declared()}
         if names:
             missing = [n for n in names if n not in declared]
+            for zone in domain_zones(self.sm, missing):  # a new domain's, before any ingest
+                declared[zone.name] = zone
+            missing = [n for n in missing if n not in declared]
             if missing:
                 known = ", ".join(sorted(declared)) or "none"
                 raise UnknownZone(f"unknown zone(s) {', '.join(missing)}; declared zones: {known}")

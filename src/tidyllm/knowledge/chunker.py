@@ -49,6 +49,12 @@ _SENTENCES = re.compile(r"(?<=[.!?;])\s+|(?<=[.!?;][\"'”’)\]])\s+|(?<=[。�
 _SPACES = re.compile(r"\s+")
 _MARKDOWN_HEADING = re.compile(r"#{1,6}[^\S\n]+\S[^\n]*")
 _WORD_START = re.compile(r"(?<=\s)\S")
+# A heading block's text is its content without Markdown marks; the marks around it in the
+# page text (``## `` before, `` ##`` after, a setext ``===``/``---`` line below) belong to it.
+_LEADING_MARKS = re.compile(r"[^\S\n]*(#{1,6})[^\S\n]*")
+_CLOSING_MARKS = re.compile(r"[^\S\n]+(#+)[^\S\n]*(?=\n|\Z)")
+_SETEXT_LINE = re.compile(r"[^\S\n]*\n[^\S\n]{0,3}(=+|-+)[^\S\n]*(?=\n|\Z)")
+_MARKS_ONLY = re.compile(r"#+")
 
 _Levels = tuple[re.Pattern[str], ...]
 
@@ -308,7 +314,9 @@ class Chunker:
                         _Atom(piece.start, piece.end, count or 0, piece.label, piece.opens)
                     )
                 elif piece.levels and not piece.hard:
-                    parts = _split(text, piece.start, piece.end, piece.levels[0])
+                    parts = _glue_mark_parts(
+                        text, _split(text, piece.start, piece.end, piece.levels[0])
+                    )
                     next_round.extend(
                         piece.part(s, e, i, piece.levels[1:], hard=False)
                         for i, (s, e) in enumerate(parts)
@@ -374,10 +382,13 @@ def _spans(text: str, blocks: list[tuple[str, str]] | None) -> list[tuple[int, i
 
     Blocks are located in the page text in order; a block that cannot be found
     (its text was normalised differently) is skipped, and any text between
-    located blocks is covered as plain text, so nothing is ever lost.
+    located blocks is covered as plain text, so nothing is ever lost. A heading
+    block takes its Markdown marks with it, and a span of ``#`` marks alone (an
+    empty heading) joins the span after it (or before it, at the end of a page):
+    no chunk holds only ``#`` or ends with the next heading's ``##``.
     """
     if not blocks:
-        return _text_spans(text, 0, len(text))
+        return _glue_marks(text, _text_spans(text, 0, len(text)))
     spans: list[tuple[int, int, str]] = []
     cursor = 0
     for kind, body in blocks:
@@ -387,11 +398,53 @@ def _spans(text: str, blocks: list[tuple[str, str]] | None) -> list[tuple[int, i
         found = text.find(needle, cursor)
         if found < 0:
             continue
-        spans.extend(_text_spans(text, cursor, found))
-        spans.append((found, found + len(needle), kind if kind in _LEVELS else "paragraph"))
-        cursor = found + len(needle)
+        start, end = found, found + len(needle)
+        if kind == "heading":
+            start, end = _with_marks(text, cursor, start, end)
+        spans.extend(_text_spans(text, cursor, start))
+        spans.append((start, end, kind if kind in _LEVELS else "paragraph"))
+        cursor = end
     spans.extend(_text_spans(text, cursor, len(text)))
-    return spans
+    return _glue_marks(text, spans)
+
+
+def _with_marks(text: str, cursor: int, start: int, end: int) -> tuple[int, int]:
+    """A heading's span widened over its Markdown marks on its own line(s)."""
+    line = max(text.rfind("\n", cursor, start) + 1, cursor)
+    lead = _LEADING_MARKS.fullmatch(text, line, start)
+    if lead:
+        start = lead.start(1)
+    close = _CLOSING_MARKS.match(text, end) or _SETEXT_LINE.match(text, end)
+    if close:
+        end = close.end(1)
+    return start, end
+
+
+def _glue_mark_parts(text: str, parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of a split with each part of ``#`` marks alone joined to the part after it
+    (or before it, when last): a heading's marks are never a piece of their own."""
+    glued = _glue_marks(text, [(s, e, "") for s, e in parts])
+    return [(s, e) for s, e, _ in glued]
+
+
+def _glue_marks(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Join each span of ``#`` marks alone to its neighbour (the next one, else the previous)."""
+    out: list[tuple[int, int, str]] = []
+    carry: int | None = None  # start of marks waiting for the next span
+    for start, end, kind in spans:
+        if _MARKS_ONLY.fullmatch(text, start, end):
+            carry = start if carry is None else carry
+            continue
+        if carry is not None:
+            start, carry = carry, None
+        out.append((start, end, kind))
+    if carry is not None:
+        if out:
+            start, _, kind = out[-1]
+            out[-1] = (start, spans[-1][1], kind)
+        else:
+            out.append((carry, spans[-1][1], "paragraph"))
+    return out
 
 
 def _text_spans(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
@@ -453,5 +506,10 @@ def _hard_cut(text: str, start: int, end: int, max_chars: int) -> list[tuple[int
 
 def _heading_label(raw: str) -> str:
     """A heading's text as a label: Markdown ``#`` marks dropped, spaces collapsed, capped."""
-    label = " ".join(raw.lstrip("#").split())
+    words = raw.split()
+    if words and _MARKS_ONLY.fullmatch(words[-1]):
+        words = words[:-1]  # closing marks: "## Title ##"
+    if len(words) >= 2 and words[-1] and set(words[-1]) <= {"=", "-"}:
+        words = words[:-1]  # a setext underline
+    label = " ".join(w for w in words if not _MARKS_ONLY.fullmatch(w)).lstrip("#").strip()
     return label[:_HEADING_LABEL_CHARS] or raw.strip()[:_HEADING_LABEL_CHARS]

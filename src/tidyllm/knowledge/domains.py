@@ -7,6 +7,7 @@ two models are not comparable, so indexing with any other embedder is refused
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,13 @@ from typing import Any
 
 from psycopg import sql
 
-from tidyllm.errors import DomainExists, DomainNotFound, EmbedderMismatch, KnowledgeError
+from tidyllm.errors import (
+    DomainEmpty,
+    DomainExists,
+    DomainNotFound,
+    EmbedderMismatch,
+    KnowledgeError,
+)
 from tidyllm.knowledge.chunker import Chunker
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -93,12 +100,29 @@ def _row_to_domain(row: tuple[Any, ...]) -> Domain:
     return Domain(*row)
 
 
+def domain_not_found(conn: Any, name: str) -> DomainNotFound:
+    """The error for an unknown domain, with the closest existing name ("did you mean").
+
+    Every lookup of a domain by name ends here when it fails (search, ask, chat, ingest,
+    show, delete, sync, OCR), so each says the same thing.
+    """
+    names = [r[0] for r in conn.execute("SELECT name FROM domains ORDER BY name").fetchall()]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        hint = f"; did you mean {close[0]!r}?"
+    elif names:
+        hint = "; `tidyllm domains list` shows the domains there are"
+    else:
+        hint = f"; no domain exists yet: `tidyllm domains create {name}` creates it"
+    return DomainNotFound(f"knowledge domain {name!r} does not exist{hint}")
+
+
 def get_domain(conn: Any, name: str) -> Domain:
     """The domain called ``name`` (on an open connection) or :class:`DomainNotFound`."""
     check_name(name)
     row = conn.execute(_SELECT_BY_NAME, (name,)).fetchone()
     if row is None:
-        raise DomainNotFound(f"knowledge domain {name!r} does not exist")
+        raise domain_not_found(conn, name)
     return _row_to_domain(row)
 
 
@@ -207,8 +231,8 @@ def set_domain_ocr(sm: Any, name: str, ocr: bool) -> Domain:
     _check_ocr(ocr)
     with sm.connection() as conn:
         row = conn.execute(_SET_OCR, (ocr, name)).fetchone()
-    if row is None:
-        raise DomainNotFound(f"knowledge domain {name!r} does not exist")
+        if row is None:
+            raise domain_not_found(conn, name)
     return _row_to_domain(row)
 
 
@@ -237,11 +261,25 @@ def show_domain(sm: Any, name: str) -> DomainStats:
     return DomainStats(domain, int(documents), int(chunks), int(pages))
 
 
+def require_documents(sm: Any, name: str) -> None:
+    """:class:`DomainEmpty` (saying how to fill it) when ``name`` holds no documents yet."""
+    with sm.connection() as conn:
+        domain = get_domain(conn, name)
+        found = conn.execute(
+            "SELECT 1 FROM documents WHERE domain_id = %s LIMIT 1", (domain.id,)
+        ).fetchone()
+    if found is None:
+        raise DomainEmpty(
+            f"the domain {name!r} has no documents yet; index files with "
+            f"`tidyllm ingest {name} PATH` (PATH: a file, a folder or s3://bucket/prefix)"
+        )
+
+
 def delete_domain(sm: Any, name: str) -> DomainStats:
     """Delete a domain with its documents, chunks and chat sessions; returns what was removed."""
     stats = show_domain(sm, name)
     with sm.connection() as conn:
         deleted = conn.execute("DELETE FROM domains WHERE id = %s", (stats.domain.id,)).rowcount
-    if not deleted:
-        raise DomainNotFound(f"knowledge domain {name!r} does not exist")
+        if not deleted:
+            raise domain_not_found(conn, name)
     return stats
