@@ -142,6 +142,8 @@ def _on_signal(signum: int, frame: object) -> None:
         _exit_now(EXIT_INTERRUPTED)
     if not interrupt.request_stop():
         raise KeyboardInterrupt
+    with contextlib.suppress(OSError):  # raw write: safe whatever the main thread was printing
+        os.write(2, b"\nstopping: finishing the current file(s); press Ctrl-C again to quit now\n")
 
 
 def _exit_now(code: int) -> None:
