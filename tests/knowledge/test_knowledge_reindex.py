@@ -162,3 +162,39 @@ def test_ingest_reindex_cli(cli, cli_env, folder: Path) -> None:
     assert cli("domains", "create", "docs").exit_code == 0
     back = cli("ingest", "docs", str(folder), "--no-track")
     assert back.exit_code == 0 and "3 done, 0 duplicate" in back.output, back.output
+
+
+def test_quickstart_after_deleting_its_domain_indexes_again(embedded_data_dir, tmp_path) -> None:
+    """`tidyllm domains delete quickstart -y && tidyllm quickstart` indexes the samples again
+    (real CLI processes on a private data dir with its own embedded PostgreSQL)."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    (samples / "notes.txt").write_text("The SCAP required $185 billion of additional capital.")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDYLLM_")}
+    env.update(TIDYLLM_DATA_DIR=str(embedded_data_dir), AWS_EC2_METADATA_DISABLED="true")
+
+    def tidyllm(*args: str) -> str:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("tidyllm")), *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    outcome = re.compile(r"^notes\.txt \(#\d+\): (\w+)", re.M)
+    assert outcome.findall(tidyllm("quickstart", "--samples", str(samples))) == ["done"]
+    assert outcome.findall(tidyllm("quickstart", "--samples", str(samples))) == ["duplicate"]
+    tidyllm("domains", "delete", "quickstart", "-y")
+    out = tidyllm("quickstart", "--samples", str(samples))
+    assert outcome.findall(out) == ["done"], out
+    assert "$185 billion" in out
+    assert "documents    1" in tidyllm("domains", "show", "quickstart")
