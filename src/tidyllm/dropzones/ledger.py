@@ -1,9 +1,11 @@
 """The ledger: the drop-zone queue and audit trail in PostgreSQL.
 
 Every query is a named constant below (parameterised, never formatted). The
-tables are created by migration ``0002_dropzones.sql``. State changes by a worker
-are guarded by its lease (``lease_owner = %(owner)s``), so a worker whose lease
-expired and was taken over cannot overwrite the new owner's work.
+tables are created by migration ``0002_dropzones.sql`` (``files.reindex``: 0005);
+``CONTENT_OWNER`` also reads the knowledge tables (0003) to tell whether an indexed
+result still stands. State changes by a worker are guarded by its lease
+(``lease_owner = %(owner)s``), so a worker whose lease expired and was taken over
+cannot overwrite the new owner's work.
 """
 
 from __future__ import annotations
