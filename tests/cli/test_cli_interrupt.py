@@ -119,7 +119,8 @@ def test_interrupted_ingest_exits_130_and_the_same_command_completes(
     again = _run(env, *command)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "terminate called" not in again.stderr
-    assert {state for _, state, _ in _ledger(data_dir, database_url)} == {"done"}
+    # The file finished before the stop is a duplicate the second time; the rest are done.
+    assert {state for _, state, _ in _ledger(data_dir, database_url)} <= {"done", "duplicate"}
     shown = _run(env, "domains", "show", "sig")
     assert "documents    2" in shown.stdout, shown.stdout
 
