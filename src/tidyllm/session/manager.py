@@ -153,9 +153,9 @@ class UnifiedSessionManager(LegacyMethods):
 
         Drop zones name their own locations; S3 ones share this manager's S3 client.
         """
-        from tidyllm.objectstore import LocalObjectStore, S3ObjectStore
-
         if location.startswith("s3://"):
+            from tidyllm.objectstore.s3 import S3ObjectStore  # boto3: only for buckets
+
             bucket, _, prefix = location[len("s3://") :].partition("/")
             if not bucket:
                 raise SettingsError(f"{location!r} names no bucket")
@@ -164,6 +164,8 @@ class UnifiedSessionManager(LegacyMethods):
             )
         if "://" in location:
             raise SettingsError(f"unsupported object store location {location!r}")
+        from tidyllm.objectstore.local import LocalObjectStore
+
         path = Path(location).expanduser().resolve()
         return self._get(f"store:{path}", lambda: LocalObjectStore(path))
 
