@@ -101,3 +101,40 @@ def test_subcommands_of_lazy_groups_run(cli):
     result = cli("config", "show", "--json")
     assert result.exit_code == 0
     assert "data_dir" in result.output
+
+
+WORK_ONLY = ("mlflow", "sqlalchemy", "alembic", "libcst", "onnx", "boto3", "botocore")
+
+
+def test_warm_commands_import_only_what_they_use(data_dir, database_url, tmp_path):
+    """Once a data directory is set up, doctor/search/ask import no MLflow, onnx or boto3."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIDYLLM_", "DATABASE_URL"))}
+    env.update(TIDYLLM_DATA_DIR=str(data_dir), DATABASE_URL=database_url)
+
+    def imported(*args: str) -> set[str]:
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE, *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=tmp_path,
+        )
+        *output, last = proc.stderr.strip().splitlines()
+        report = json.loads(last)
+        assert report["code"] in (0, None), (args, proc.stdout[-2000:], output[-20:])
+        return set(report["modules"])
+
+    imported("domains", "create", "warm")
+    doc = tmp_path / "capital.txt"
+    doc.write_text(
+        "Banks hold capital against losses. Stress tests check that capital is enough "
+        "under severely adverse scenarios, and model validation checks the models used.\n"
+    )
+    imported("ingest", "warm", str(doc), "--no-track")
+    imported("doctor")  # the first run creates the MLflow store and the model cache
+    for command in (("doctor",), ("search", "warm", "capital"), ("ask", "warm", "capital?")):
+        modules = imported(*command)
+        assert sorted(m for m in modules if m.split(".")[0] in WORK_ONLY) == [], command
