@@ -13,7 +13,8 @@ chunking, embedding, writing, tracking), as a user would:
 2. A folder of real PDFs (``--folder``, only its ``*.pdf``): ``tidyllm ingest kb
    FOLDER`` timed; chunks counted in the database. Then, in this process, the raw
    embedder (warm model, configured batch size) embeds exactly the chunks the
-   pipeline embedded (the same extraction and chunker, counts checked). Target:
+   pipeline embedded (the same extraction and chunker, counts checked; one call per
+   document, as the index step makes). Target:
    end-to-end chunks/s >= 75 % of the raw embedder's.
 
 ``--pythonpath`` runs the CLI from another source tree (a "before" checkout) with
@@ -128,20 +129,22 @@ def _raw_embedder(sm, pdfs: list[Path]) -> tuple[int, float]:
     with sm.connection() as conn:
         domain = get_domain(conn, "kb")
     chunker = chunker_for(domain.chunk_size, domain.chunk_overlap)
-    texts = []
+    documents = []  # the chunk texts of each document, embedded per document as the pipeline does
     for pdf in pdfs:
         try:
             document = extract(pdf)
         except Exception as exc:  # the pipeline failed it too; it has no chunks there either
             print(f"  (not extracted: {pdf.name}: {type(exc).__name__})")
             continue
-        texts += [embedding_text(c) for c in chunker.chunk(document.pages)]
+        documents.append([embedding_text(c) for c in chunker.chunk(document.pages)])
     embedder = sm.embedder()
     embedder.embed(["warm up the model"])
     batch = sm.settings.embedder.batch_size or embedder.default_batch_size
     started = time.perf_counter()
-    embedder.embed(texts, batch_size=batch)
-    return len(texts), time.perf_counter() - started
+    for texts in documents:
+        if texts:
+            embedder.embed(texts, batch_size=batch)
+    return sum(len(t) for t in documents), time.perf_counter() - started
 
 
 def main() -> None:
