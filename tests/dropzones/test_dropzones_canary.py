@@ -104,7 +104,7 @@ def test_no_canary_in_any_drop_zone_output(
     outputs["drop"] = cli(
         "drop", str(tmp_path / "cloud-good.md"), str(tmp_path / "cloud-broken.pdf"), "-z", "cloud"
     )
-    outputs["worker"] = cli("worker", "--once")
+    outputs["worker"] = cli("-v", "worker", "--once")  # -v: DEBUG records to search too
     outputs["tracking flush"] = cli("tracking", "flush")  # the batch runs reach MLflow
     outputs["status"] = cli("zones", "status")
     outputs["status loc"] = cli("zones", "status", "loc")
