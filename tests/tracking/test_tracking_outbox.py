@@ -90,3 +90,20 @@ def test_the_background_flush_process_sends_runs_and_traces(
         )
         assert len(traces) == 1
         assert {s.name for s in traces[0].data.spans} == {"ask", "retrieve"}
+
+
+def test_an_explicit_flush_waits_for_a_running_one_then_says_so(data_dir) -> None:
+    import pytest
+
+    from tidyllm.errors import TrackingError
+
+    with UnifiedSessionManager(data_dir=data_dir, mlflow={"background_flush": False}) as sm:
+        outbox = sm.outbox()
+        outbox.root.mkdir(parents=True, exist_ok=True)
+        held = outbox.ship_lock()
+        held.acquire()  # a background flush is running
+        try:
+            with pytest.raises(TrackingError, match="still running"):
+                flush(sm, wait=0.2)
+        finally:
+            held.release()

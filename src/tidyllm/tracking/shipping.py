@@ -28,7 +28,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from tidyllm.errors import BufferedRunCorrupt, ReplayError, TidyLLMError
+from tidyllm.errors import BufferedRunCorrupt, ReplayError, TidyLLMError, TrackingError
 from tidyllm.redaction import redact
 from tidyllm.tracking.outbox import SHIP_LOCK, TRACE_KEY_TAG, Outbox, disable_mlflow_telemetry
 from tidyllm.tracking.run import PreparedRun
@@ -55,9 +55,17 @@ def flush(sm: Any, *, wait: float = FLUSH_WAIT_SECONDS) -> FlushReport:
     outbox: Outbox = sm.outbox()
     lock = FileLock(outbox.root / SHIP_LOCK, timeout=wait)
     outbox.root.mkdir(parents=True, exist_ok=True)
-    with lock:
-        report = _flush_locked(sm, outbox)
-    return report
+    try:
+        lock.acquire()
+    except Timeout:
+        raise TrackingError(
+            f"another flush of {outbox.root} is still running after {wait:.0f}s"
+            f" (its log: {outbox.root / 'ship.log'}); try again later"
+        ) from None
+    try:
+        return _flush_locked(sm, outbox)
+    finally:
+        lock.release()
 
 
 def _flush_locked(sm: Any, outbox: Outbox) -> FlushReport:
