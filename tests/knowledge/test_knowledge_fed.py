@@ -104,6 +104,19 @@ def test_chat_sessions_refuse_bad_ids(fed) -> None:
         chat_turn(sm, "00000000-0000-0000-0000-000000000000", "hello there")
 
 
+def test_ask_returns_the_key_of_its_buffered_trace(fed) -> None:
+    sm, _ = fed
+    sm.outbox().background = False  # keep it in the buffer to look at it
+    answer = ask(sm, "fed", "How many reviewers did the MVU recruit for the 2014-2015 cycle?")
+    assert answer.found and answer.trace_key in sm.outbox().traces.pending_keys()
+    doc = sm.outbox().traces.read_trace(answer.trace_key)
+    assert [s["name"] for s in doc["spans"]] == ["retrieve", "generate", "check_citations"]
+    assert doc["outputs"]["answer"] == answer.text
+    assert doc["start_ns"] <= doc["spans"][0]["start_ns"] <= doc["spans"][-1]["end_ns"]
+    assert doc["end_ns"] >= doc["spans"][-1]["end_ns"]
+    assert ask(sm, "fed", "How many reviewers?", trace=False).trace_key is None
+
+
 # Runs the real CLI, then writes which MLflow modules the process imported.
 _ASK_WITH_MARKER = """
 import atexit, json, sys
