@@ -134,6 +134,7 @@ class MlflowServer(_Process):
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+        env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # no outbound call from the test services either
         return env
 
 
