@@ -76,6 +76,9 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(_ENV_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Tests send buffered runs and traces with an explicit flush; a detached flush process
+    # per test data directory would only load the machine (tests/tracking covers it).
+    monkeypatch.setenv("TIDYLLM_MLFLOW__BACKGROUND_FLUSH", "false")
     # Never the developer's real keyring; the keyring tests choose a backend of their own.
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))

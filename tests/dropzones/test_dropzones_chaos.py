@@ -2,8 +2,9 @@
 every 1-3 s, PostgreSQL is restarted once and the S3 server is restarted once.
 
 moto keeps no state across a restart, so the S3 restart is done the way an operator
-would restore a bucket: every process touching it is paused (SIGSTOP), the bucket is
-snapshotted, the server restarted, the bucket re-seeded, and everything resumed.
+would restore a bucket: every process touching it is paused (SIGSTOP, and the dropper
+waits), the bucket is snapshotted, the server restarted, the bucket re-seeded, and
+everything resumed.
 
 The zone runs the ``archive`` pipeline (no parsing) so 500 files fit in the time; the
 hostile inputs are those the engine itself must reject: unusable names, empty files,
@@ -163,19 +164,19 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
         fleet.start()
 
         drops = _drops(rng)
-        paused = threading.Event()
-        paused.set()  # set = running
+        # Held by the dropper around each upload and by the S3 restart as a whole, so no
+        # upload lands on the old server after its snapshot (the restart would lose it).
+        s3_gate = threading.Lock()
         dropped = threading.Event()
         made = Counter()  # drops written so far (read by the progress check)
 
         def dropper():
             for name, body in drops:
-                paused.wait()
                 key = f"{PREFIX}incoming/{name}"
                 while True:  # a new version goes in only once the old one has left incoming/
-                    paused.wait()
                     try:
-                        s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+                        with s3_gate:
+                            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
                         break
                     except Exception:
                         time.sleep(0.3)
@@ -196,15 +197,15 @@ def test_chaos_every_file_once(services_root, data_dir, tmp_path, monkeypatch):
                 pg.restart()
                 pg_restarted = True
             if not s3_restarted and elapsed > 14:
-                paused.clear()
-                fleet.signal_all(signal.SIGSTOP)
-                snapshot = _snapshot(s3, bucket)
-                moto.restart()
-                s3.create_bucket(Bucket=bucket)
-                for key, body in snapshot.items():
-                    s3.put_object(Bucket=bucket, Key=key, Body=body)
-                fleet.signal_all(signal.SIGCONT)
-                paused.set()
+                with s3_gate:
+                    fleet.signal_all(signal.SIGSTOP)
+                    time.sleep(1)  # requests the workers had already sent complete first
+                    snapshot = _snapshot(s3, bucket)
+                    moto.restart()
+                    s3.create_bucket(Bucket=bucket)
+                    for key, body in snapshot.items():
+                        s3.put_object(Bucket=bucket, Key=key, Body=body)
+                    fleet.signal_all(signal.SIGCONT)
                 s3_restarted = True
             if dropped.is_set() and s3_restarted and _settled(dz, s3, bucket):
                 break

@@ -72,7 +72,11 @@ def test_mlflow_down_keeps_everything_buffered_and_pauses_background_flushes(
 def test_the_background_flush_process_sends_runs_and_traces(
     data_dir, mlflow_server, experiment
 ) -> None:
-    settings = {"tracking_uri": mlflow_server.url, "experiment": experiment}
+    settings = {
+        "tracking_uri": mlflow_server.url,
+        "experiment": experiment,
+        "background_flush": True,
+    }
     with UnifiedSessionManager(data_dir=data_dir, mlflow=settings) as sm:
         outbox = sm.outbox()
         run_key = outbox.defer_run(run_name="bg", params={"zone": "z"}, metrics={"files": 2.0})
