@@ -38,6 +38,26 @@ ARTIFACTS = "artifacts"
 STALE_TMP_SECONDS = 3600.0  # a tmp/ entry this old belongs to a writer that died
 
 
+def read_document(path: Path, fmt: str, version: int, key_field: str, key: str) -> dict:
+    """A buffered JSON document whose format, version and key are checked.
+
+    Raises :class:`BufferedRunCorrupt` naming ``path`` for anything else, so one
+    damaged file is reported and skipped rather than stopping a replay.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BufferedRunCorrupt(path, f"not readable JSON ({redact(exc)})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != fmt:
+        raise BufferedRunCorrupt(path, f"not a {fmt} document")
+    if doc.get("version") != version:
+        raise BufferedRunCorrupt(path, f"unsupported version {redact(doc.get('version'))!r}")
+    if doc.get(key_field) != key or not is_run_key(key):
+        name = key_field.replace("_", " ")
+        raise BufferedRunCorrupt(path, f"its {name} does not match its folder name")
+    return doc
+
+
 class RunBuffer:
     """Pending runs on disk; see the module docstring for the layout and its guarantees."""
 
@@ -104,16 +124,7 @@ class RunBuffer:
     def read(self, key: str) -> PreparedRun:
         """Load and re-validate a pending run; :class:`BufferedRunCorrupt` names a bad file."""
         path = self.run_file(key)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise BufferedRunCorrupt(path, f"not readable JSON ({redact(exc)})") from exc
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise BufferedRunCorrupt(path, f"not a {FORMAT} document")
-        if doc.get("version") != VERSION:
-            raise BufferedRunCorrupt(path, f"unsupported version {redact(doc.get('version'))!r}")
-        if doc.get("run_key") != key or not is_run_key(key):
-            raise BufferedRunCorrupt(path, "its run key does not match its folder name")
+        doc = read_document(path, FORMAT, VERSION, "run_key", key)
         names = doc.get("artifacts")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise BufferedRunCorrupt(path, "'artifacts' is not a list of names")

@@ -37,8 +37,8 @@ from filelock import FileLock, Timeout
 
 from tidyllm.errors import BufferedRunCorrupt, TrackingError
 from tidyllm.redaction import redact
-from tidyllm.tracking.buffer import RunBuffer, _fsync_dir, _write_synced
-from tidyllm.tracking.run import is_run_key, new_run_key, prepare_run
+from tidyllm.tracking.buffer import RunBuffer, _fsync_dir, _write_synced, read_document
+from tidyllm.tracking.run import new_run_key, prepare_run
 
 log = logging.getLogger(__name__)
 
@@ -94,16 +94,7 @@ class TraceBuffer(RunBuffer):
     def read_trace(self, key: str) -> dict[str, Any]:
         """Load a pending trace; :class:`BufferedRunCorrupt` names a bad file."""
         path = self.run_file(key)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise BufferedRunCorrupt(path, f"not readable JSON ({redact(exc)})") from exc
-        if not isinstance(doc, dict) or doc.get("format") != TRACE_FORMAT:
-            raise BufferedRunCorrupt(path, f"not a {TRACE_FORMAT} document")
-        if doc.get("version") != TRACE_VERSION:
-            raise BufferedRunCorrupt(path, f"unsupported version {redact(doc.get('version'))!r}")
-        if doc.get("trace_key") != key or not is_run_key(key):
-            raise BufferedRunCorrupt(path, "its trace key does not match its folder name")
+        doc = read_document(path, TRACE_FORMAT, TRACE_VERSION, "trace_key", key)
         if not isinstance(doc.get("spans"), list) or not isinstance(doc.get("experiment"), str):
             raise BufferedRunCorrupt(path, "'spans' or 'experiment' is missing")
         return doc
