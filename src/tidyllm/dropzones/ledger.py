@@ -100,6 +100,12 @@ WHERE id = ANY(%(ids)s) AND lease_owner = %(owner)s AND state = 'processing'
 RETURNING id
 """
 
+# Of these files, those still being processed under another worker's lease (taken over).
+TAKEN_OVER = """
+SELECT id FROM files
+WHERE id = ANY(%(ids)s) AND state = 'processing' AND lease_owner IS DISTINCT FROM %(owner)s
+"""
+
 RELEASE = """
 WITH released AS (
     UPDATE files SET state = 'pending', lease_owner = NULL, lease_expires = NULL,
@@ -464,6 +470,15 @@ class Ledger:
             return set()
         with self.sm.connection() as conn:
             rows = conn.execute(HEARTBEAT, {"ids": ids, "owner": owner, "lease": lease})
+            return {r[0] for r in rows.fetchall()}
+
+    def taken_over(self, owner: str, ids: Iterable[int]) -> set[int]:
+        """Of ``ids``, the files another worker now processes (``owner``'s lease was taken)."""
+        ids = sorted(ids)
+        if not ids:
+            return set()
+        with self.sm.connection() as conn:
+            rows = conn.execute(TAKEN_OVER, {"ids": ids, "owner": owner})
             return {r[0] for r in rows.fetchall()}
 
     def release(self, owner: str, ids: Iterable[int]) -> int:

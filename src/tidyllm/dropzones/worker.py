@@ -263,16 +263,10 @@ class Worker:
         if not missing:
             return set()
         try:
-            with self.sm.connection() as conn:
-                rows = conn.execute(
-                    "SELECT id FROM files WHERE id = ANY(%(ids)s) AND state = 'processing'"
-                    " AND lease_owner IS DISTINCT FROM %(owner)s",
-                    {"ids": sorted(missing), "owner": self.owner},
-                ).fetchall()
+            return self.ledger.taken_over(self.owner, missing)
         except Exception as exc:
             log.warning("could not check the leases of files %s: %s", sorted(missing), redact(exc))
             return set()
-        return {r[0] for r in rows}
 
     def _listen(self) -> None:
         while not self._stop.is_set():
