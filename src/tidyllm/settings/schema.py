@@ -112,6 +112,22 @@ class EmbedderSettings(_Section):
     )
 
 
+class SearchSettings(_Section):
+    """Ranking: BM25 for the full-text leg, and how the two legs are fused."""
+
+    bm25_k1: float = Field(1.2, ge=0, le=10, description="BM25 term-frequency saturation")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (0: none)")
+    rrf_k: int = Field(60, ge=1, le=10_000, description="Reciprocal-rank fusion constant")
+    dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense leg in fusion")
+    text_weight: float = Field(1.0, ge=0, le=10, description="Weight of the full-text leg")
+    candidates: int = Field(
+        50, ge=1, le=1000, description="Rows each leg contributes to fusion (at least 2k)"
+    )
+    max_per_page: int = Field(
+        2, ge=1, le=100, description="Chunks of one page in the top 5 before other pages"
+    )
+
+
 class ZoneSettings(_Section):
     """One drop zone: where files arrive and what happens to them."""
 
@@ -169,6 +185,7 @@ class Settings(BaseSettings):
     mlflow: MlflowSettings = Field(default_factory=MlflowSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     zones: list[ZoneSettings] = Field(
         default_factory=list, description="Drop zones (a list; see docs/dropzones.md)"
     )
