@@ -8,6 +8,7 @@ is valid as written and each line can be uncommented on its own.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -90,5 +91,22 @@ def settings_reference() -> str:
     return head + "\n" + "\n".join(_reference_rows(Settings, ""))
 
 
+BEGIN = "<!-- BEGIN generated settings reference -->\n"
+END = "<!-- END generated settings reference -->"
+
+
+def write_reference(doc: Path) -> None:
+    """Replace the generated table between the BEGIN/END markers of ``doc``."""
+    text = doc.read_text(encoding="utf-8")
+    start = text.index(BEGIN) + len(BEGIN)
+    end = text.index(END)
+    doc.write_text(text[:start] + settings_reference() + "\n" + text[end:], encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(settings_reference())
+    import sys
+
+    if sys.argv[1:2] == ["--write"]:
+        write_reference(Path(sys.argv[2] if len(sys.argv) > 2 else "docs/configuration.md"))
+    else:
+        print(settings_reference())
