@@ -323,21 +323,66 @@ def chat_command(
             console.print()
 
 
-def eval_command(
-    dataset: Annotated[Path, typer.Option("--dataset", help="BEIR-format dataset folder.")],
-    keep: Annotated[bool, typer.Option(help="Keep the scratch domain.")] = False,
-) -> None:
-    """Retrieval quality (nDCG@10, recall@10/100, MRR@10) for dense, text and hybrid search."""
-    from tidyllm.knowledge.evaluation import METRICS, evaluate
+EVAL_COLUMNS = ("ndcg@10", "hit@1", "hit@5", "hit@10", "mrr@10", "cites_page", "has_phrase")
 
+
+def eval_command(
+    dataset: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--dataset", help="BEIR-format dataset folder (repeatable; default: all of ./datasets)."
+        ),
+    ] = None,
+    answers: Annotated[
+        bool, typer.Option(help="Also ask every question that has an answer phrase.")
+    ] = True,
+    context: Annotated[
+        bool, typer.Option(help="Index chunks with their document title and heading.")
+    ] = True,
+    keep: Annotated[bool, typer.Option(help="Keep the scratch domains.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Retrieval and answer quality per dataset, split (tune/heldout) and mode, in one table."""
+    import json
+
+    from tidyllm.knowledge.evaluation import evaluate, find_datasets
+
+    folders = dataset or find_datasets(Path("datasets"))
+    reports = []
     with UnifiedSessionManager() as sm:
-        report = evaluate(sm, dataset, keep_domain=keep)
-    table = Table("mode", *METRICS, title=f"{report.dataset}: {report.queries} queries")
-    for mode, values in report.results.items():
-        table.add_row(mode, *(f"{values[m]:.4f}" for m in METRICS))
+        for folder in folders:
+            with err_console.status(f"evaluating {folder}") as status:
+                reports.append(
+                    evaluate(
+                        sm,
+                        folder,
+                        keep_domain=keep,
+                        answers=answers,
+                        contextual=context,
+                        progress=lambda line, f=folder: status.update(f"{f}: {line}"),
+                    )
+                )
+    if as_json:
+        rows = [
+            {"dataset": r.dataset, "split": split, "queries": r.split_sizes[split], "mode": mode}
+            | values
+            for r in reports
+            for split, results in r.by_split.items()
+            for mode, values in results.items()
+        ]
+        console.print_json(json.dumps(rows))
+        return
+    table = Table("dataset", "split", "mode", *EVAL_COLUMNS, title="retrieval (pages) and answers")
+    for report in reports:
+        for split, results in report.by_split.items():
+            label = f"{split} ({report.split_sizes[split]})"
+            for mode, values in results.items():
+                cells = (f"{values[m]:.3f}" if m in values else "-" for m in EVAL_COLUMNS)
+                table.add_row(_out(report.dataset), label, mode, *cells)
     console.print(table)
-    where = f"MLflow run {report.run_id}" if report.run_id else "MLflow buffer (server down)"
-    console.print(
-        f"{report.documents} documents, {report.chunks} chunks, {report.seconds:.1f}s; "
-        f"logged to {where}"
-    )
+    for report in reports:
+        where = f"MLflow run {report.run_id}" if report.run_id else "MLflow buffer (server down)"
+        console.print(
+            f"{_out(report.dataset)}: {report.documents} documents, {report.chunks} chunks, "
+            f"{report.seconds:.1f}s; logged to {where}"
+        )

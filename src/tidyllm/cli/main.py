@@ -51,7 +51,7 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "eval": Lazy(
         _CLI + "knowledge_cmd:eval_command",
-        "Retrieval quality (nDCG@10, recall@10/100, MRR@10) for dense, text and hybrid search.",
+        "Retrieval and answer quality per dataset, split (tune/heldout) and mode, in one table.",
     ),
     "drop": Lazy(
         _CLI + "zones_cmd:drop",

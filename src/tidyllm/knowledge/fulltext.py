@@ -1,72 +1,66 @@
-"""Turning a free-text query into a PostgreSQL ``tsquery`` that is safe and useful.
+"""The full-text leg's query: BM25 terms with their IDF, and the candidate ``tsquery``.
 
-Why not ``websearch_to_tsquery``: it ANDs every word, so a natural-language
-question ("what did the MVU's gap analysis find?") matches nothing unless one
-chunk holds every word. We OR the query's lexemes instead and let ranking
-prefer chunks with more of them.
+Why BM25 and not ``ts_rank``: ``ts_rank`` has no inverse document frequency,
+so a chunk full of a paper's topic words outranks the one sentence with the
+rare detail the question asks for. BM25 (Robertson & Zaragoza; the lexical
+baseline of Lucene, Elasticsearch and Tantivy) weighs each term by how rare it
+is in the domain and normalises by chunk length. Its statistics - chunks,
+their total length and each lexeme's document frequency, per domain - are
+kept by triggers in the same transaction as the chunks (migration 0006), so
+scores are exact for the snapshot a search reads.
 
 Why lexemes come from the database: ``to_tsvector(domain_language, query)``
-normalises the query exactly as the chunks were normalised (same parser, same
-stemmer, same stop words), so what we look up is what was indexed. The
-lexemes are then quoted for the ``tsquery`` input syntax, so no character of
-the user's query (quotes, ``&|!:*()``, backslashes) is ever interpreted as an
-operator. Long queries keep their first :data:`MAX_TERMS` distinct lexemes.
+normalises the query exactly as the chunks were normalised (same parser,
+stemmer and stop words), so what we look up is what was indexed. The lexemes
+are quoted for the ``tsquery`` input syntax, so no character of the user's
+query (quotes, ``&|!:*()``, backslashes) is ever an operator. Long queries
+keep their first :data:`MAX_TERMS` distinct lexemes.
 
-Why very common lexemes are dropped: an OR query containing a word that is in
-most chunks ("model" in a model-risk corpus) matches most rows, and every
-match must be ranked - the full-text leg then costs O(table). Such words also
-carry almost no information (BM25 would give them an IDF near zero).
-PostgreSQL's ANALYZE already keeps the most common lexemes of ``chunks.tsv``
-with their frequencies (``pg_stats.most_common_elems``), so lexemes found in
-more than :data:`MAX_LEXEME_FREQUENCY` of the chunks are left out of the query
-- unless that would leave fewer than :data:`MIN_TERMS`, in which case the
-rarest ones are kept. A lexeme ANALYZE did not list is rarer than every listed
-one, so the lowest listed frequency is its (upper-bound) estimate. Then,
-rarest first, lexemes are kept while the rows they are expected to match
-(table rows × summed frequency) stay within :data:`MAX_RANKED_ROWS`, so the
-ranking cost is bounded on big tables while small domains keep every
-informative term. On a big table a query made only of common words thus has
-no full-text leg (its terms would match most rows and say nothing); the
-dense leg answers it. Before the first ANALYZE nothing is dropped.
-
-Languages: deepset-ai/haystack #8072 is the problem of a document store whose
-keyword index has exactly one language for everything (English and French
-documents stemmed alike). Here the text-search configuration is a domain
-setting (``english`` by default; ``simple`` - lower-cased, unstemmed, no stop
-words - for mixed-language collections, or ``french``, ``german``, ...), stored
-on every chunk (``chunks.language``) and used both to build ``tsv`` and to
-parse queries, so one table holds domains in different languages. Words in
-any script are kept by the parser; scripts written without spaces (Chinese,
-Japanese) come out as long tokens, so for them the dense leg does the work.
+Candidates, bounded: every query term that occurs in the domain is scored,
+but the rows to score are found through the GIN index with an OR of the
+rarest terms only, taken rarest first while their summed document frequency
+stays within :data:`MAX_CANDIDATE_ROWS` - and always at least the rarest term.
+A chunk without any of those rare terms can only have a smaller BM25 score
+than the ones with them unless it has many common terms, so the top results
+are the exact BM25 top whenever the candidate terms cover it; when even the
+rarest term is in more chunks than the bound (a query of common words only),
+the first :data:`MAX_CANDIDATE_ROWS` chunks holding it are scored. So every
+query with a term in the domain gets a full-text leg, at a bounded cost.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 MAX_TERMS = 64
-MAX_LEXEME_FREQUENCY = 0.1
-MIN_TERMS = 2
-MAX_RANKED_ROWS = 2000
+MAX_CANDIDATE_ROWS = 4000
 
-_LEXEMES = """
-WITH stats AS (
-    SELECT e.lexeme, e.frequency
-    FROM pg_stats s,
-         unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-             AS e(lexeme, frequency)
-    WHERE s.schemaname = current_schema() AND s.tablename = 'chunks' AND s.attname = 'tsv'
-)
-SELECT q.lexeme,
-       coalesce(max(st.frequency),
-                (SELECT min(frequency) FROM stats WHERE lexeme IS NOT NULL), 0),
-       (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'chunks'::regclass)
-FROM unnest(to_tsvector(%s::regconfig, %s)) q
-LEFT JOIN stats st ON st.lexeme = q.lexeme
-GROUP BY q.lexeme, q.positions[1]
+_TERMS = """
+SELECT q.lexeme, coalesce(s.chunks, 0), t.chunks, t.tokens
+FROM unnest(to_tsvector(%(language)s::regconfig, %(query)s)) q
+LEFT JOIN lexeme_stats s ON s.domain_id = %(domain_id)s AND s.lexeme = q.lexeme
+LEFT JOIN domain_text_stats t ON t.domain_id = %(domain_id)s
 ORDER BY q.positions[1], q.lexeme
-LIMIT %s
+LIMIT %(limit)s
 """
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """The BM25 terms of a query (lexemes with IDF), the candidate ``tsquery`` and the
+    domain's average chunk length."""
+
+    lexemes: list[str]
+    idf: list[float]
+    tsquery: str
+    average_length: float
+
+
+def idf(chunks: int, frequency: int) -> float:
+    """BM25's inverse document frequency, Lucene's variant (never negative)."""
+    return math.log(1.0 + (chunks - frequency + 0.5) / (frequency + 0.5))
 
 
 def quote_lexeme(lexeme: str) -> str:
@@ -74,28 +68,24 @@ def quote_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def query_lexemes(conn: Any, language: str, query: str, limit: int = MAX_TERMS) -> list[str]:
-    """The informative lexemes of ``query`` (under ``language``), in query order, <= ``limit``."""
-    rows = conn.execute(_LEXEMES, (language, query, limit)).fetchall()
-    if not rows:
-        return []
-    total = float(rows[0][2] or 0)
-    frequency = {lexeme: float(f) for lexeme, f, _ in rows}
-    kept = [lexeme for lexeme, f in frequency.items() if f <= MAX_LEXEME_FREQUENCY]
-    if len(kept) < MIN_TERMS:
-        kept = sorted(frequency, key=frequency.get)[:MIN_TERMS]
-    chosen: set[str] = set()
-    expected = 0.0
-    for lexeme in sorted(kept, key=frequency.get):
-        expected += frequency[lexeme] * total
-        if expected > MAX_RANKED_ROWS:
-            break
-        chosen.add(lexeme)
-    return [lexeme for lexeme in frequency if lexeme in chosen]
-
-
-def or_tsquery(lexemes: list[str]) -> str | None:
-    """A ``tsquery`` source text matching any of ``lexemes`` (None when there are none)."""
-    if not lexemes:
+def text_query(conn: Any, domain_id: int, language: str, query: str) -> TextQuery | None:
+    """The query's BM25 terms in ``domain_id``, or None when no term occurs in the domain."""
+    params = {"language": language, "query": query, "domain_id": domain_id, "limit": MAX_TERMS}
+    rows = conn.execute(_TERMS, params).fetchall()
+    present = [(lexeme, int(df)) for lexeme, df, _, _ in rows if df > 0]
+    if not present:
         return None
-    return " | ".join(quote_lexeme(lex) for lex in lexemes)
+    chunks, tokens = int(rows[0][2] or 0), int(rows[0][3] or 0)
+    chosen: list[str] = []
+    covered = 0
+    for lexeme, df in sorted(present, key=lambda item: (item[1], item[0])):
+        if chosen and covered + df > MAX_CANDIDATE_ROWS:
+            break
+        chosen.append(lexeme)
+        covered += df
+    return TextQuery(
+        lexemes=[lexeme for lexeme, _ in present],
+        idf=[idf(chunks, df) for _, df in present],
+        tsquery=" | ".join(quote_lexeme(lexeme) for lexeme in chosen),
+        average_length=tokens / chunks if chunks else 1.0,
+    )

@@ -25,14 +25,16 @@ from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 
 from tidyllm.errors import KnowledgeError
+from tidyllm.knowledge.abbreviations import aliases, find_abbreviations
 from tidyllm.knowledge.chunker import Chunk, Chunker
+from tidyllm.knowledge.context import chunk_context, document_label
 from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
 
 MAX_URI_CHARS = 4096
 MAX_METADATA_ITEMS = 64
 _COPY = (
     "COPY chunks (domain_id, document_id, ordinal, page, start_char, end_char, heading, "
-    "token_count, text, metadata, dimension, embedding, language) FROM STDIN"
+    "token_count, text, metadata, dimension, embedding, language, context, aliases) FROM STDIN"
 )
 
 Status = Literal["added", "replaced", "unchanged"]
@@ -91,11 +93,39 @@ def _check_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
-def embedding_text(chunk: Chunk) -> str:
-    """What is embedded for a chunk: its heading (context the text may lack), then the text."""
+def embedding_text(chunk: Chunk, context: str = "") -> str:
+    """What is embedded for a chunk: its context (document title, heading), then the text.
+
+    Without a context, the heading alone is put in front when the text does not start with it.
+    """
+    if context:
+        return f"{context}\n{chunk.text}"
     if chunk.heading and chunk.heading not in chunk.text:
         return f"{chunk.heading}\n{chunk.text}"
     return chunk.text
+
+
+@dataclass(frozen=True)
+class ChunkContext:
+    """Per chunk: the context embedded and indexed with it, and its abbreviation aliases."""
+
+    context: str
+    aliases: str
+
+
+def chunk_contexts(
+    chunks: list[Chunk], pages: Any, title: str | None, source_uri: str, contextual: bool
+) -> list[ChunkContext]:
+    """The context of each chunk (title + heading) and its aliases (see abbreviations)."""
+    pairs = find_abbreviations(getattr(page, "text", "") or "" for page in pages)
+    label = document_label(title, source_uri) if contextual else ""
+    return [
+        ChunkContext(
+            chunk_context(label, chunk.heading) if contextual else "",
+            _clean(aliases(chunk.text, pairs)),
+        )
+        for chunk in chunks
+    ]
 
 
 def _clean(text: str) -> str:
@@ -114,6 +144,7 @@ def index_document(
     title: str | None = None,
     metadata: Mapping[str, str] = {},
     force: bool = False,
+    contextual: bool = True,
 ) -> IndexedVersion:
     """Index one version of a document into ``domain``; replaces that source's previous version.
 
@@ -121,7 +152,9 @@ def index_document(
     ``metadata`` (str → str) is stored on the document and copied to its
     chunks, where search filters match it. ``force`` re-chunks and re-embeds even
     when the source's current version has the same content hash (a deliberate
-    re-index; the old chunks are replaced in one transaction). Raises
+    re-index; the old chunks are replaced in one transaction). ``contextual=False``
+    embeds and indexes the chunks without their title and heading (for measuring what
+    the context is worth; abbreviation aliases are kept). Raises
     :class:`KnowledgeError` for invalid input or a document without any text,
     :class:`DomainNotFound`, :class:`EmbedderMismatch`.
     """
@@ -150,13 +183,25 @@ def index_document(
         raise KnowledgeError(
             f"{source_uri}: the document has no text to index ({len(pages)} page(s), all empty)"
         )
+    contexts = chunk_contexts(chunks, pages, title, source_uri, contextual)
     chunked = time.perf_counter()
     vectors = embedder.embed(
-        [embedding_text(c) for c in chunks], batch_size=sm.settings.embedder.batch_size
+        [embedding_text(c, x.context) for c, x in zip(chunks, contexts, strict=True)],
+        batch_size=sm.settings.embedder.batch_size,
     )
     embedded = time.perf_counter()
     result = _write(
-        sm, dom, document, chunks, vectors, source_uri, version, content_hash, title, meta, force
+        sm,
+        dom,
+        document,
+        list(zip(chunks, contexts, strict=True)),
+        vectors,
+        source_uri,
+        version,
+        content_hash,
+        title,
+        meta,
+        force,
     )
     written = time.perf_counter()
     timings = {"chunk": chunked - started, "embed": embedded - chunked, "write": written - embedded}
@@ -188,7 +233,7 @@ def _write(
     sm: Any,
     dom: Domain,
     document: Any,
-    chunks: list[Chunk],
+    chunks: list[tuple[Chunk, ChunkContext]],
     vectors: Any,
     source_uri: str,
     version: str,
@@ -232,7 +277,7 @@ def _write(
             )
         meta_json = Jsonb(meta)
         with conn.cursor() as cur, cur.copy(_COPY) as copy:
-            for chunk, vector in zip(chunks, vectors, strict=True):
+            for (chunk, context), vector in zip(chunks, vectors, strict=True):
                 copy.write_row(
                     (
                         dom.id,
@@ -248,6 +293,8 @@ def _write(
                         dom.dimension,
                         HalfVector(vector),
                         dom.language,
+                        _clean(context.context),
+                        context.aliases,
                     )
                 )
         conn.execute("UPDATE domains SET last_ingest_at = now() WHERE id = %s", (dom.id,))

@@ -1,4 +1,4 @@
-"""Hybrid search: pgvector cosine (HNSW) + PostgreSQL full text, fused by reciprocal rank.
+"""Hybrid search: pgvector cosine (HNSW) + BM25 over PostgreSQL full text, fused by rank.
 
 Why it is built this way:
 
@@ -12,8 +12,16 @@ Why it is built this way:
   still yields fewer than ``k`` rows (a filter so selective the scan budget
   ran out), the dense leg is re-run as an exact scan over the filtered rows,
   so k results come back whenever k rows match. ``exact_fallback`` says so.
-* **RRF** (``1 / (rrf_k + rank)`` summed over the legs, ``rrf_k`` = 60 by
-  default) needs no score calibration between cosine and ``ts_rank``.
+* **BM25** for the full-text leg (see :mod:`tidyllm.knowledge.fulltext`): the
+  candidates come from the GIN index, the scores from the chunks' own
+  ``tsvector`` lexemes and the domain's term statistics.
+* **Weighted RRF** (``weight / (rrf_k + rank)`` summed over the legs) needs no
+  score calibration between cosine and BM25; ``rrf_k``, the leg weights and
+  the candidate depth per leg are settings (``search.*``), chosen on the
+  labelled sets' tuning questions (docs/knowledge.md).
+* **Per-page diversity**: several chunks of one page would crowd out other
+  pages, so a page's chunks beyond ``search.max_per_page`` move behind the
+  chunks of other pages (they come back only when nothing else matches).
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ from psycopg.types.json import Jsonb
 
 from tidyllm.errors import SearchError
 from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
-from tidyllm.knowledge.fulltext import or_tsquery, query_lexemes
+from tidyllm.knowledge.fulltext import MAX_CANDIDATE_ROWS, TextQuery, text_query
+from tidyllm.settings import SearchSettings
 
 Mode = Literal["hybrid", "dense", "text"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "text")
@@ -53,23 +62,38 @@ dense AS (
 _NO_DENSE = """
 dense AS (SELECT NULL::bigint AS id, NULL::float8 AS distance, NULL::bigint AS rank WHERE false)"""
 _TEXT = """
-text_raw AS MATERIALIZED (
-    SELECT id, ts_rank(tsv, %(tsq)s::tsquery, 1) AS score
+text_candidates AS MATERIALIZED (
+    SELECT id, tsv, tsv_length
     FROM chunks
     WHERE domain_id = %(domain_id)s AND tsv @@ %(tsq)s::tsquery {filter}
-    ORDER BY score DESC, id
+    LIMIT %(max_rows)s
+),
+text_raw AS MATERIALIZED (
+    SELECT c.id,
+           {score}
+    FROM text_candidates c
+    {join}
+    GROUP BY c.id
+    ORDER BY score DESC, c.id
     LIMIT %(n)s
 ),
 text AS (
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_raw
 )"""
+_BM25_SCORE = """sum(t.idf * cardinality(u.positions) * (%(k1)s + 1)
+               / (cardinality(u.positions)
+                  + %(k1)s * (1 - %(b)s + %(b)s * c.tsv_length / %(avgdl)s))) AS score"""
+_BM25_JOIN = """CROSS JOIN LATERAL unnest(c.tsv) u
+    JOIN unnest(%(lexemes)s::text[], %(idf)s::float8[]) t (lexeme, idf) ON t.lexeme = u.lexeme"""
+_TS_RANK_SCORE = "max(ts_rank(c.tsv, %(tsq)s::tsquery, 1)) AS score"
 _NO_TEXT = """
-text AS (SELECT NULL::bigint AS id, NULL::float4 AS score, NULL::bigint AS rank WHERE false)"""
+text AS (SELECT NULL::bigint AS id, NULL::float8 AS score, NULL::bigint AS rank WHERE false)"""
 _FUSE = """
 fused AS (
     SELECT coalesce(d.id, t.id) AS id, d.rank AS dense_rank, 1 - d.distance AS dense_similarity,
            t.rank AS text_rank, t.score AS text_score,
-           coalesce(1.0 / (%(rrf_k)s + d.rank), 0) + coalesce(1.0 / (%(rrf_k)s + t.rank), 0) AS rrf
+           coalesce(%(dense_weight)s / (%(rrf_k)s + d.rank), 0)
+           + coalesce(%(text_weight)s / (%(rrf_k)s + t.rank), 0) AS rrf
     FROM dense d FULL OUTER JOIN text t ON d.id = t.id
 )
 SELECT c.id, c.document_id, doc.source_uri, doc.title, c.page, c.start_char, c.end_char,
@@ -79,15 +103,15 @@ FROM fused f
 JOIN chunks c ON c.id = f.id
 JOIN documents doc ON doc.id = c.document_id
 ORDER BY f.rrf DESC, f.dense_rank NULLS LAST, c.id
-LIMIT %(k)s"""
+LIMIT %(fetch)s"""
 
 
 @dataclass(frozen=True)
 class Hit:
     """One retrieved chunk: its text, where it comes from, and how each leg scored it.
 
-    ``score`` is the mode's ranking score: the RRF sum for ``hybrid``, cosine
-    similarity for ``dense``, ``ts_rank`` for ``text``. ``dense_similarity``
+    ``score`` is the mode's ranking score: the weighted RRF sum for ``hybrid``,
+    cosine similarity for ``dense``, BM25 for ``text`` (``text_score``). ``dense_similarity``
     and ``text_score`` are None when that leg did not return the chunk.
     """
 
@@ -168,18 +192,23 @@ def search(
     k: int = 10,
     filters: Mapping[str, str] | None = None,
     mode: Mode = "hybrid",
-    rrf_k: int = DEFAULT_RRF_K,
+    rrf_k: int | None = None,
     candidates: int | None = None,
     ef_search: int | None = None,
     query_vector: np.ndarray | None = None,
+    tuning: SearchSettings | None = None,
 ) -> SearchResult:
     """Search ``domain`` for ``query``; returns up to ``k`` hits (exactly k when k chunks match).
 
-    ``candidates`` is how many rows each leg contributes to the fusion
-    (default ``max(50, 2k)``); ``ef_search`` the HNSW search breadth (default
-    ``candidates``). ``query_vector`` skips embedding the query (it must come
-    from the domain's embedder). ``filters`` match document metadata exactly.
+    Ranking parameters come from ``tuning`` (default: the ``search`` settings);
+    ``rrf_k`` and ``candidates`` override theirs. ``candidates`` is how many
+    rows each leg contributes to the fusion (at least ``2k``); ``ef_search``
+    the HNSW search breadth (default ``candidates``). ``query_vector`` skips
+    embedding the query (it must come from the domain's embedder). ``filters``
+    match document metadata exactly.
     """
+    tuning = tuning if tuning is not None else sm.settings.search
+    rrf_k = tuning.rrf_k if rrf_k is None else rrf_k
     text = clean_query(query)
     meta = check_filters(filters)
     if mode not in MODES:
@@ -192,7 +221,7 @@ def search(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise SearchError(f"{label} must be an integer from {low} to {high}, got {value!r}")
-    n = candidates if candidates is not None else min(MAX_K, max(50, 2 * k))
+    n = candidates if candidates is not None else min(MAX_K, max(tuning.candidates, 2 * k))
     n = max(n, k)
     ef = ef_search if ef_search is not None else min(1000, max(100, n))
 
@@ -214,20 +243,21 @@ def search(
             "set_config('hnsw.ef_search', %s, true), set_config('hnsw.max_scan_tuples', %s, true)",
             (str(ef), str(MAX_SCAN_TUPLES)),
         )
-        tsq = None
-        if mode != "dense":
-            tsq = or_tsquery(query_lexemes(conn, dom.language, text))
-        use_text = tsq is not None and mode != "dense"
+        terms = text_query(conn, dom.id, dom.language, text) if mode != "dense" else None
         params = {
             "qv": None if vector is None else HalfVector(vector),
             "domain_id": dom.id,
             "filter": Jsonb(meta),
             "n": n,
-            "tsq": tsq,
             "rrf_k": rrf_k,
-            "k": k,
+            "dense_weight": tuning.dense_weight,
+            "text_weight": tuning.text_weight,
+            "fetch": min(3 * k, k + 100),
+            **_text_params(terms, tuning),
         }
-        statement = _statement(dom, mode != "text", use_text, bool(meta))
+        statement = _statement(
+            dom, mode != "text", terms is not None, bool(meta), tuning.text_ranking
+        )
         rows = conn.execute(statement, params).fetchall()
         exact = False
         if mode != "text" and len(rows) < k:
@@ -235,8 +265,37 @@ def search(
             rows = conn.execute(statement, params).fetchall()
             exact = True
     timings["retrieve"] = time.perf_counter() - started
-    hits = [_hit(row, mode) for row in rows]
+    hits = diversify([_hit(row, mode) for row in rows], tuning.max_per_page)[:k]
     return SearchResult(dom.name, text, mode, k, hits, exact, timings, vector)
+
+
+def _text_params(terms: TextQuery | None, tuning: SearchSettings) -> dict[str, Any]:
+    if terms is None:
+        return {"tsq": None}
+    return {
+        "tsq": terms.tsquery,
+        "lexemes": terms.lexemes,
+        "idf": terms.idf,
+        "avgdl": terms.average_length,
+        "k1": tuning.bm25_k1,
+        "b": tuning.bm25_b,
+        "max_rows": MAX_CANDIDATE_ROWS,
+    }
+
+
+def diversify(hits: list[Hit], max_per_page: int) -> list[Hit]:
+    """``hits`` with each page's chunks beyond ``max_per_page`` moved behind all others.
+
+    Stable otherwise: the kept hits and the moved ones each stay in rank order.
+    """
+    seen: dict[tuple[int, int], int] = {}
+    kept: list[Hit] = []
+    moved: list[Hit] = []
+    for hit in hits:
+        key = (hit.document_id, hit.page)
+        seen[key] = seen.get(key, 0) + 1
+        (kept if seen[key] <= max_per_page else moved).append(hit)
+    return kept + moved
 
 
 def _query_vector(sm: Any, dom: Domain, text: str, given: np.ndarray | None) -> np.ndarray:
@@ -253,11 +312,22 @@ def _query_vector(sm: Any, dom: Domain, text: str, given: np.ndarray | None) -> 
     return embedder.embed_query(text)
 
 
-def _statement(dom: Domain, use_dense: bool, use_text: bool, filtered: bool) -> sql.Composed:
+def _statement(
+    dom: Domain, use_dense: bool, use_text: bool, filtered: bool, ranking: str = "bm25"
+) -> sql.Composed:
     condition = sql.SQL("AND metadata @> %(filter)s" if filtered else "")
     dim = sql.Literal(dom.dimension)
     dense = sql.SQL(_DENSE).format(dim=dim, filter=condition) if use_dense else sql.SQL(_NO_DENSE)
-    text = sql.SQL(_TEXT).format(filter=condition) if use_text else sql.SQL(_NO_TEXT)
+    bm25 = ranking == "bm25"
+    text = (
+        sql.SQL(_TEXT).format(
+            filter=condition,
+            score=sql.SQL(_BM25_SCORE if bm25 else _TS_RANK_SCORE),
+            join=sql.SQL(_BM25_JOIN if bm25 else ""),
+        )
+        if use_text
+        else sql.SQL(_NO_TEXT)
+    )
     return sql.SQL("WITH {dense},{text},{fuse}").format(dense=dense, text=text, fuse=sql.SQL(_FUSE))
 
 

@@ -115,6 +115,9 @@ class EmbedderSettings(_Section):
 class SearchSettings(_Section):
     """Ranking: BM25 for the full-text leg, and how the two legs are fused."""
 
+    text_ranking: Literal["bm25", "ts_rank"] = Field(
+        "bm25", description="Full-text leg ranking: bm25, or ts_rank (the old one, for comparison)"
+    )
     bm25_k1: float = Field(1.2, ge=0, le=10, description="BM25 term-frequency saturation")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (0: none)")
     rrf_k: int = Field(60, ge=1, le=10_000, description="Reciprocal-rank fusion constant")
