@@ -1,69 +1,96 @@
-"""The offline answerer: quote the retrieved sentences that best answer the question.
+"""The offline answerer: quote the retrieved sentence that answers the question, best first.
 
 It makes nothing up: the answer is one to three sentences copied from the
-sources, each quoted and cited, chosen by cosine similarity to the question
-(the same embedder as retrieval) plus a bonus for sharing the question's
-content words. Below :data:`MIN_SENTENCE_SCORE` it says the answer is not
-in the documents rather than quoting something unrelated.
+sources (:mod:`tidyllm.answering.sentences`), each quoted and cited. A
+sentence's score has two parts:
+
+* **relevance**: cosine similarity to the question (the retrieval embedder;
+  every candidate is embedded once) plus a bonus for holding the question's
+  content words, each weighted by how rare it is among the candidates (a word
+  in every sentence tells nothing apart);
+* **answer type**: the question is classified
+  (:mod:`tidyllm.answering.question_type`: how many, when, who, what is...)
+  and the relevance is multiplied by ``1 + TYPE_WEIGHT * match``, where
+  ``match`` (:mod:`tidyllm.answering.answer_type`) is 1 when the sentence holds
+  that kind of answer tied to what was asked ("85 such reviewers" for "how
+  many reviewers"), 0.5 when it holds that kind at all, 0 otherwise.
+
+The multiplication keeps an unrelated sentence with a number from winning,
+and the gate is on relevance alone: when no sentence reaches
+:data:`MIN_SENTENCE_SCORE` the answer is "not found" rather than a quote of
+something unrelated.
 """
 
 from __future__ import annotations
 
-import re
+import math
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from tidyllm.answering.answer_type import answer_match, stem
 from tidyllm.answering.citations import content_words
+from tidyllm.answering.question_type import classify_question
+from tidyllm.answering.sentences import Sentence, split_sentences
 from tidyllm.answering.sources import Source
 
 MAX_SENTENCES = 3
 MIN_SENTENCE_SCORE = 0.35
 KEEP_WITHIN = 0.85  # further sentences must score at least this fraction of the best
 LEXICAL_WEIGHT = 0.25
+TYPE_WEIGHT = 0.5
 MAX_ANSWER_CHARS = 900
-_MIN_CHARS, _MAX_CHARS = 25, 600
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"”’)]?\s+|\n\s*\n|\s*•\s*")
+
+__all__ = ["Sentence", "extractive_answer", "score_sentences", "split_sentences"]
 
 
-@dataclass(frozen=True)
-class Sentence:
-    """A sentence of a source, as it appears there (whitespace collapsed)."""
-
-    source: Source
-    text: str
+def _stems(text: str) -> set[str]:
+    return {stem(w) for w in content_words(text)}
 
 
-def split_sentences(source: Source) -> list[Sentence]:
-    """Sentences of a source, cut at sentence ends, blank lines and bullets."""
-    out = []
-    for part in _BOUNDARY.split(source.hit.text):
-        text = " ".join(part.split())
-        if _MIN_CHARS <= len(text) <= _MAX_CHARS and not text.endswith(":"):
-            out.append(Sentence(source, text))
-    return out
+def _relevance(question: str, sentences: Sequence[Sentence], cosine: np.ndarray) -> list[float]:
+    """Cosine plus the share of the question's content words held, weighted by rarity."""
+    asked = _stems(question)
+    held = [_stems(s.text) & asked for s in sentences]
+    frequency = Counter(w for words in held for w in words)
+    n = len(sentences)
+    weight = {w: math.log((n + 1) / (frequency[w] + 0.5)) for w in asked}
+    total = sum(weight.values())
+    return [
+        float(c) + (LEXICAL_WEIGHT * sum(weight[w] for w in words) / total if total else 0.0)
+        for c, words in zip(cosine, held, strict=True)
+    ]
+
+
+def score_sentences(
+    question: str, query_vector: np.ndarray, sentences: Sequence[Sentence], embedder: Any
+) -> tuple[list[float], list[float]]:
+    """``(relevance, score)`` of every sentence; ``score`` includes the answer-type factor."""
+    vectors = embedder.embed([s.text for s in sentences])
+    cosine = vectors @ np.asarray(query_vector, dtype=np.float32)
+    relevance = _relevance(question, sentences, cosine)
+    qtype = classify_question(question)
+    scores = [
+        r * (1.0 + TYPE_WEIGHT * answer_match(qtype, s.text, question))
+        for r, s in zip(relevance, sentences, strict=True)
+    ]
+    return relevance, scores
 
 
 def extractive_answer(
     question: str, query_vector: np.ndarray, sources: Sequence[Source], embedder: Any
 ) -> str | None:
-    """An answer of quoted, cited source sentences, or None when none is close enough."""
+    """An answer of quoted, cited source sentences (best first), or None when none is close."""
     sentences = [s for source in sources for s in split_sentences(source)]
     if not sentences:
         return None
-    vectors = embedder.embed([s.text for s in sentences])
-    similarity = vectors @ np.asarray(query_vector, dtype=np.float32)
-    asked = content_words(question)
-    scores = []
-    for sentence, cosine in zip(sentences, similarity, strict=True):
-        overlap = len(asked & content_words(sentence.text)) / len(asked) if asked else 0.0
-        scores.append(float(cosine) + LEXICAL_WEIGHT * overlap)
-    order = sorted(range(len(sentences)), key=lambda i: -scores[i])
-    best = scores[order[0]]
-    if best < MIN_SENTENCE_SCORE:
+    relevance, scores = score_sentences(question, query_vector, sentences, embedder)
+    if max(relevance) < MIN_SENTENCE_SCORE:
         return None
+    order = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
+    best = scores[order[0]]
     chosen: list[Sentence] = []
     seen: set[str] = set()
     length = 0
@@ -71,9 +98,15 @@ def extractive_answer(
         sentence = sentences[i]
         if len(chosen) == MAX_SENTENCES or scores[i] < best * KEEP_WITHIN:
             break
-        if sentence.text in seen or (length + len(sentence.text) > MAX_ANSWER_CHARS and chosen):
+        if relevance[i] < MIN_SENTENCE_SCORE or sentence.text in seen:
+            continue
+        if any(sentence.text in s or s in sentence.text for s in seen):
+            continue  # a list item already quoted with its lead-in, or the other way round
+        if length + len(sentence.text) > MAX_ANSWER_CHARS and chosen:
             continue
         chosen.append(sentence)
         seen.add(sentence.text)
         length += len(sentence.text)
+    if not chosen:
+        return None
     return " ".join(f"\u201c{s.text}\u201d [{s.source.number}]" for s in chosen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from tidyllm.answering.question_type import classify_question
 from tidyllm.answering.sources import Source, sources_block
 from tidyllm.errors import GenerationError, ServiceUnavailable
 from tidyllm.redaction import redact
@@ -28,11 +29,17 @@ _BEDROCK_UNAVAILABLE = frozenset(
 )
 
 SYSTEM_PROMPT = (
-    "You answer questions using only the numbered sources you are given. "
-    "Support every statement with a short exact quotation from a source in double quotes, "
-    'followed by the source number in square brackets, like: The unit hired "about 85 '
-    'reviewers" [2]. Quote the source word for word; never cite a source that does not '
-    "contain the quoted words. If the sources do not answer the question, reply with exactly "
+    "You answer questions using only the numbered sources you are given.\n"
+    "1. Give the kind of answer the question asks for, briefly: a number with its unit for "
+    '"how many" or "how much", a percentage for "what share", a date or period for "when", '
+    'a name for "who" or "which organisation", otherwise one or two sentences of explanation.\n'
+    "2. Then quote, word for word and in double quotes, the sentence from a source that states "
+    "it (or the part of that sentence that does), followed by that source's number in square "
+    'brackets. Example: About 85 reviewers. "the MVU recruited approximately 85 such reviewers" '
+    "[2]\n"
+    "3. Support every further statement the same way. Never cite a source that does not "
+    "contain the quoted words, and never change the quoted words.\n"
+    "If the sources do not answer the question, reply with exactly "
     f"{NOT_FOUND_MARK} and nothing else."
 )
 REWRITE_PROMPT = (
@@ -41,9 +48,23 @@ REWRITE_PROMPT = (
 )
 
 
+#: What the answer should be, by question type (see :mod:`tidyllm.answering.question_type`).
+ANSWER_HINTS = {
+    "percentage": "a percentage or share",
+    "quantity": "a number or amount, with its unit",
+    "duration": "a length of time",
+    "date": "a date, year or period",
+    "name": "a name (organisation, person, document)",
+    "definition": "a definition",
+    "reason": "a reason",
+}
+
+
 def user_prompt(question: str, sources: Sequence[Source]) -> str:
-    """The user turn: the numbered sources, then the question."""
-    return f"Sources:\n\n{sources_block(sources)}\n\nQuestion: {question}"
+    """The user turn: the numbered sources, the question and the kind of answer it asks for."""
+    hint = ANSWER_HINTS.get(classify_question(question).kind)
+    expected = f"\nExpected answer: {hint}" if hint else ""
+    return f"Sources:\n\n{sources_block(sources)}\n\nQuestion: {question}{expected}"
 
 
 def complete(handle: Any, system: str, user: str) -> str:
