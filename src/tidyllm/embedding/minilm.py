@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from tokenizers import Encoding, Tokenizer
 
 from tidyllm.embedding.base import Embedder, check_texts
 from tidyllm.embedding.graph import cached_optimised
@@ -25,7 +26,6 @@ from tidyllm.errors import EmbeddingError
 
 if TYPE_CHECKING:  # imported when the model loads, not when the embedder is built
     import onnxruntime as ort
-    from tokenizers import Tokenizer
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -86,10 +86,11 @@ class MiniLMEmbedder(Embedder):
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
         self._tokenizer: Tokenizer | None = None
+        self._encoder: Tokenizer | None = None  # truncates, never pads (embed pads per batch)
 
     def __repr__(self) -> str:
         state = "loaded" if self._session is not None else "not loaded"
-        return f"MiniLMEmbedder(threads={self._threads!r}, {state})"
+        return f"{type(self).__name__}(threads={self._threads!r}, {state})"
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -103,29 +104,43 @@ class MiniLMEmbedder(Embedder):
     def embed(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
         """Embed ``texts`` in order; see :meth:`Embedder.embed` for the contract.
 
-        Texts are sorted by length before batching, so each batch pads to a
-        similar length (fewer wasted tokens), and put back in order afterwards.
+        All texts are tokenized once (truncated, not padded), then embedded in
+        order of token count, so each batch pads to a similar length (few wasted
+        tokens), and the rows are put back in input order. Sorting changes no
+        vector: padded positions are masked out of attention and pooling.
         """
         items = check_texts(texts, batch_size)
         batch_size = batch_size or self.default_batch_size
         out = np.empty((len(items), self.dimension), dtype=np.float32)
         if not items:
             return out
-        session, tokenizer = self._load()
-        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        session, _ = self._load()
+        assert self._encoder is not None  # set by _load, with the session
+        encodings = self._encoder.encode_batch([clean_for_tokenizer(t) for t in items])
+        order = self._order([len(e.ids) for e in encodings])
         for begin in range(0, len(order), batch_size):
             positions = order[begin : begin + batch_size]
-            batch = [clean_for_tokenizer(items[i]) for i in positions]
-            out[positions] = self._embed_batch(session, tokenizer, batch)
+            out[positions] = self._embed_batch(session, [encodings[i] for i in positions])
         return out
 
-    def _embed_batch(
-        self, session: ort.InferenceSession, tokenizer: Tokenizer, batch: list[str]
-    ) -> np.ndarray:
-        encodings = tokenizer.encode_batch(batch)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+    def _order(self, lengths: list[int]) -> list[int]:
+        """The positions in the order they are embedded: shortest first (stable).
+
+        A seam for ``benchmarks/bench_embedder.py`` and the tests, which compare
+        with the input order.
+        """
+        return sorted(range(len(lengths)), key=lengths.__getitem__)
+
+    def _embed_batch(self, session: ort.InferenceSession, encodings: list[Encoding]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)  # [PAD] is id 0
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            length = len(encoding.ids)
+            ids[row, :length] = encoding.ids
+            mask[row, :length] = encoding.attention_mask
+            types[row, :length] = encoding.type_ids
         try:
             (hidden,) = session.run(
                 ["last_hidden_state"],
@@ -148,12 +163,18 @@ class MiniLMEmbedder(Embedder):
             return session, tokenizer
         with self._lock:
             if self._session is None or self._tokenizer is None:
-                tokenizer = load_tokenizer(self._tokenizer_path)
-                tokenizer.enable_truncation(max_length=self.max_tokens)
+                encoder = load_tokenizer(self._tokenizer_path)
+                encoder.enable_truncation(max_length=self.max_tokens)
+                tokenizer = Tokenizer.from_str(encoder.to_str())  # the public one also pads
                 tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a secret
                 self._session = self._open_session()
+                self._encoder = encoder
                 self._tokenizer = tokenizer
             return self._session, self._tokenizer
+
+    def _graph(self, data: bytes, digest: str) -> bytes:
+        """The graph that runs, built from the model file's bytes (a seam for benchmarks)."""
+        return cached_optimised(data, digest, self._cache_dir)
 
     def _open_session(self) -> ort.InferenceSession:
         if self._model_path is None:
@@ -177,7 +198,7 @@ class MiniLMEmbedder(Embedder):
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
         try:
-            model = cached_optimised(data, digest, self._cache_dir)
+            model = self._graph(data, digest)
             session = ort.InferenceSession(
                 model, sess_options=options, providers=["CPUExecutionProvider"]
             )
