@@ -25,7 +25,8 @@ from tidyllm.settings import SearchSettings
 
 WORDS = ["apple", "river", "stone", "cloud", "metal", "green", "tiger", "piano", "lemon"]
 WORDS += ["ocean", "robot", "candle", "capital", "ledger", "audit"]
-TUNING = SearchSettings(bm25_k1=1.2, bm25_b=0.75, max_per_page=100)  # no reordering: <= 5 chunks a page
+# max_per_page 100: no reordering (a document has <= 5 chunks, all on page 1)
+TUNING = SearchSettings(bm25_k1=1.2, bm25_b=0.75, max_per_page=100)
 
 chunk_text = st.lists(st.sampled_from(WORDS), min_size=1, max_size=25).map(" ".join)
 document = st.lists(chunk_text, min_size=1, max_size=5)

@@ -105,7 +105,7 @@ def test_eval_cli_prints_a_table_and_logs_an_mlflow_run(
     monkeypatch.setenv("TIDYLLM_MLFLOW__EXPERIMENT", "knowledge-eval")
     result = cli("eval", "--dataset", str(_write(tmp_path / "tiny")))
     assert result.exit_code == 0, result.output
-    for word in ("hybrid", "dense", "text", "ndcg@10", "hit@5", "mrr@10", "MLflow run"):
+    for word in ("hybrid", "dense", "text", "nDCG@10", "hit@5", "3 queries", "MLflow run"):
         assert word in result.output
 
     from mlflow.tracking import MlflowClient
@@ -133,3 +133,70 @@ def test_dataset_questions_have_their_answers_on_the_listed_pages() -> None:
             p for p in first if squash(query["metadata"]["answer"]) in squash(corpus[f"page-{p}"])
         ]
         assert page, query["_id"]
+
+
+PAGES = {
+    1: "Annual report of the Example Bank. Contents and overview of the year.",
+    2: "The bank employed 4,210 people at the end of 2024, most of them in lending.",
+    3: "Net income rose to $812 million in 2024 because of lower credit losses.",
+}
+
+
+def _write_paged(root: Path) -> Path:
+    """A two-question set over one three-page file, with answer phrases and splits."""
+    (root / "qrels").mkdir(parents=True)
+    meta = {"source": "example-bank-2024.pdf", "title": "Example Bank Annual Report 2024"}
+    (root / "corpus.jsonl").write_text(
+        "".join(
+            json.dumps({"_id": f"p{n}", "text": t, "metadata": {**meta, "page": n}}) + "\n"
+            for n, t in PAGES.items()
+        )
+    )
+    questions = [
+        ("staff", "How many employees did the bank have?", "4,210 people", "tune", "p2"),
+        ("profit", "What was the net income in 2024?", "$812 million", "heldout", "p3"),
+    ]
+    (root / "queries.jsonl").write_text(
+        "".join(
+            json.dumps({"_id": q, "text": t, "metadata": {"answer": a, "split": s}}) + "\n"
+            for q, t, a, s, _ in questions
+        )
+    )
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{p}\t2\n" for q, *_, p in questions)
+    )
+    return root
+
+
+def test_pages_of_one_source_are_one_document_and_answers_are_scored(sm, tmp_path) -> None:
+    report = evaluate(sm, _write_paged(tmp_path / "paged"), log_run=False)
+    assert (report.queries, report.documents) == (2, 1)
+    assert report.split_sizes == {"all": 2, "tune": 1, "heldout": 1}
+    for split in ("all", "tune", "heldout"):
+        for mode in ("hybrid", "dense", "text"):
+            values = report.by_split[split][mode]
+            assert set(values) == set(METRICS) | {"cites_page", "has_phrase"}
+    hybrid = report.results["hybrid"]
+    assert hybrid["hit@1"] == 1.0  # each answer page is found first
+    assert hybrid["cites_page"] == 1.0 and hybrid["has_phrase"] == 1.0
+    assert report.by_split["heldout"]["hybrid"]["hit@1"] == 1.0
+
+
+def test_eval_without_a_dataset_runs_every_set_under_datasets(cli, cli_env, tmp_path, monkeypatch):
+    _write(tmp_path / "datasets" / "tiny")
+    _write_paged(tmp_path / "datasets" / "paged")
+    monkeypatch.chdir(tmp_path)
+    result = cli("eval", "--no-answers", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {(r["dataset"], r["split"], r["queries"]) for r in rows} == {
+        ("tiny", "all", 3),
+        ("paged", "all", 2),
+        ("paged", "tune", 1),
+        ("paged", "heldout", 1),
+    }
+    assert all(0.0 <= r["hit@5"] <= 1.0 and "cites_page" not in r for r in rows)
+    monkeypatch.chdir(tmp_path / "datasets")  # no datasets/ here: a clear error and a hint
+    result = cli("eval")
+    assert result.exit_code != 0
+    assert "no datasets under 'datasets'" in result.output and "--dataset DIR" in result.output

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -323,7 +324,15 @@ def chat_command(
             console.print()
 
 
-EVAL_COLUMNS = ("ndcg@10", "hit@1", "hit@5", "hit@10", "mrr@10", "cites_page", "has_phrase")
+#: metric -> column header (short, so the table fits 80 columns; --json has every metric)
+EVAL_COLUMNS = {
+    "ndcg@10": "nDCG@10",
+    "hit@1": "hit@1",
+    "hit@5": "hit@5",
+    "hit@10": "hit@10",
+    "cites_page": "cites",
+    "has_phrase": "phrase",
+}
 
 
 def eval_command(
@@ -372,17 +381,26 @@ def eval_command(
         ]
         console.print_json(json.dumps(rows))
         return
-    table = Table("dataset", "split", "mode", *EVAL_COLUMNS, title="retrieval (pages) and answers")
+    table = Table(
+        title="page hits; answers that cite a right page / contain the answer",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("dataset", overflow="fold", min_width=8)
+    for name in ("split", "mode", *EVAL_COLUMNS.values()):
+        table.add_column(name, no_wrap=True)
     for report in reports:
         for split, results in report.by_split.items():
-            label = f"{split} ({report.split_sizes[split]})"
             for mode, values in results.items():
                 cells = (f"{values[m]:.3f}" if m in values else "-" for m in EVAL_COLUMNS)
-                table.add_row(_out(report.dataset), label, mode, *cells)
+                table.add_row(_out(report.dataset), split, mode, *cells)
     console.print(table)
     for report in reports:
         where = f"MLflow run {report.run_id}" if report.run_id else "MLflow buffer (server down)"
+        parts = ", ".join(f"{n} {s}" for s, n in report.split_sizes.items() if s != "all")
+        sizes = f"{report.queries} queries" + (f" ({parts})" if parts else "")
         console.print(
-            f"{_out(report.dataset)}: {report.documents} documents, {report.chunks} chunks, "
-            f"{report.seconds:.1f}s; logged to {where}"
+            f"{_out(report.dataset)}: {sizes}; {report.documents} documents, "
+            f"{report.chunks} chunks, {report.seconds:.1f}s; logged to {where}"
         )

@@ -251,6 +251,7 @@ def indexed(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     overlap: int = DEFAULT_OVERLAP,
     contextual: bool = True,
+    with_aliases: bool = True,
     keep_domain: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[IndexedSet]:
@@ -262,7 +263,7 @@ def indexed(
     )
     try:
         sources = _sources(data)
-        chunks = _index(sm, domain, sources, contextual, progress)
+        chunks = _index(sm, domain, sources, contextual, with_aliases, progress)
         pages = {(src.uri, number): doc_id for src in sources for number, doc_id, _ in src.pages}
         yield IndexedSet(data, domain, len(sources), chunks, pages)
     finally:
@@ -339,6 +340,7 @@ def _index(
     domain: str,
     sources: Sequence[_Source],
     contextual: bool,
+    with_aliases: bool,
     progress: Callable[[str], None] | None,
 ) -> int:
     chunks = 0
@@ -356,6 +358,7 @@ def _index(
             content_hash=hashlib.sha256(body.encode()).hexdigest(),
             title=src.title,
             contextual=contextual,
+            with_aliases=with_aliases,
         )
         chunks += result.chunks
         if progress and len(sources) <= 50:

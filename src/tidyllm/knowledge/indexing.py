@@ -114,10 +114,16 @@ class ChunkContext:
 
 
 def chunk_contexts(
-    chunks: list[Chunk], pages: Any, title: str | None, source_uri: str, contextual: bool
+    chunks: list[Chunk],
+    pages: Any,
+    title: str | None,
+    source_uri: str,
+    contextual: bool,
+    with_aliases: bool = True,
 ) -> list[ChunkContext]:
     """The context of each chunk (title + heading) and its aliases (see abbreviations)."""
-    pairs = find_abbreviations(getattr(page, "text", "") or "" for page in pages)
+    texts = (getattr(page, "text", "") or "" for page in pages)
+    pairs = find_abbreviations(texts) if with_aliases else {}
     label = document_label(title, source_uri) if contextual else ""
     return [
         ChunkContext(
@@ -145,6 +151,7 @@ def index_document(
     metadata: Mapping[str, str] = {},
     force: bool = False,
     contextual: bool = True,
+    with_aliases: bool = True,
 ) -> IndexedVersion:
     """Index one version of a document into ``domain``; replaces that source's previous version.
 
@@ -154,7 +161,7 @@ def index_document(
     when the source's current version has the same content hash (a deliberate
     re-index; the old chunks are replaced in one transaction). ``contextual=False``
     embeds and indexes the chunks without their title and heading (for measuring what
-    the context is worth; abbreviation aliases are kept). Raises
+    the context is worth), ``with_aliases=False`` without abbreviation aliases. Raises
     :class:`KnowledgeError` for invalid input or a document without any text,
     :class:`DomainNotFound`, :class:`EmbedderMismatch`.
     """
@@ -183,7 +190,7 @@ def index_document(
         raise KnowledgeError(
             f"{source_uri}: the document has no text to index ({len(pages)} page(s), all empty)"
         )
-    contexts = chunk_contexts(chunks, pages, title, source_uri, contextual)
+    contexts = chunk_contexts(chunks, pages, title, source_uri, contextual, with_aliases)
     chunked = time.perf_counter()
     vectors = embedder.embed(
         [embedding_text(c, x.context) for c, x in zip(chunks, contexts, strict=True)],

@@ -120,7 +120,7 @@ class SearchSettings(_Section):
     )
     bm25_k1: float = Field(1.2, ge=0, le=10, description="BM25 term-frequency saturation")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation (0: none)")
-    rrf_k: int = Field(60, ge=1, le=10_000, description="Reciprocal-rank fusion constant")
+    rrf_k: int = Field(30, ge=1, le=10_000, description="Reciprocal-rank fusion constant")
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense leg in fusion")
     text_weight: float = Field(1.0, ge=0, le=10, description="Weight of the full-text leg")
     candidates: int = Field(
