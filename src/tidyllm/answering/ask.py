@@ -26,6 +26,7 @@ from tidyllm.knowledge.context import chunk_context, document_label
 from tidyllm.knowledge.domains import require_documents
 from tidyllm.knowledge.search import MODES, Hit, Mode, clean_query, search
 from tidyllm.knowledge.tracing import QuestionTrace
+from tidyllm.settings import SearchSettings
 
 NOT_FOUND = "Not found in the documents."
 DEFAULT_K = 5
@@ -72,6 +73,7 @@ def ask(
     min_similarity: float = MIN_SIMILARITY,
     trace: bool = True,
     mode: Mode = "hybrid",
+    tuning: SearchSettings | None = None,
 ) -> Answer:
     """Answer ``question`` from ``domain`` with checked citations.
 
@@ -79,6 +81,7 @@ def ask(
     rewritten follow-up). ``mode`` is the retrieval mode (``hybrid``, ``dense`` or
     ``text``); in ``text`` mode retrieval does not embed the query, so it is embedded
     here (with the hits) for the relevance gate and the extractive answerer.
+    ``tuning`` replaces the ``search`` settings for the retrieval (evaluation runs).
     ``trace=False`` skips the MLflow trace; otherwise the trace is
     buffered (never sent on the answer's path) and ``Answer.trace_key`` names it.
     """
@@ -89,7 +92,7 @@ def ask(
     handle = sm.llm()
     recorder = QuestionTrace(question=question, domain=domain, provider=handle.provider)
     with recorder.span("retrieve", inputs={"query": query, "k": k, "mode": mode}) as span:
-        result = search(sm, domain, query, k=k, filters=filters, mode=mode)
+        result = search(sm, domain, query, k=k, filters=filters, mode=mode, tuning=tuning)
         span.outputs = {
             "hits": [
                 {"chunk_id": h.chunk_id, "source": h.source_uri, "page": h.page, "score": h.score}

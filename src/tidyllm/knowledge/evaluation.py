@@ -421,7 +421,8 @@ def _answer_scores(
         phrase = data.query_metadata[query_id]["answer"]
         relevant = {uri_page[d] for d, g in data.qrels[query_id].items() if g > 0}
         for mode in modes:
-            answer = ask(sm, target.domain, data.queries[query_id], mode=mode, trace=False)
+            question = data.queries[query_id]
+            answer = ask(sm, target.domain, question, mode=mode, trace=False, tuning=tuning)
             result = score_answer(answer, phrase, relevant)
             scores[query_id][mode]["cites_page"] = float(result.cites_right_page)
             scores[query_id][mode]["has_phrase"] = float(result.contains_phrase)
