@@ -20,6 +20,9 @@ from tidyllm.answering.question_type import KINDS, QuestionType, classify_questi
         ("How much additional capital was required?", "quantity", ("capital",)),
         ("By how many days was the patent term extended?", "quantity", ("days",)),
         ("What is the total amount of deposits?", "quantity", ()),
+        # one adjective may stand between "what" and the quantity noun
+        ("What notional amount of swaps was outstanding at year end?", "quantity", ()),
+        ("What market value did the portfolio reach?", "quantity", ()),
         ("Above what size of assets must banks run stress tests?", "quantity", ()),
         ("What share of the models did the OIG sample?", "percentage", ()),
         ("What percentage of loans were past due?", "percentage", ()),

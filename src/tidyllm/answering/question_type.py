@@ -8,7 +8,7 @@ answer can prefer the sentence that holds that kind of answer (see
 kind            questions
 ==============  ==========================================================
 ``percentage``  what share / percentage / proportion / fraction / percent
-``quantity``    how many / how much / what number / what amount / how large
+``quantity``    how many / how much / what (notional) number / amount / how large
 ``duration``    how long / for how long / how old
 ``frequency``   how often
 ``date``        when / what year / on what date / what was the deadline...
@@ -71,8 +71,8 @@ _PERCENT = re.compile(
 )
 _HOW_MANY = re.compile(r"\bhow\s+(?:many|much)\b", re.IGNORECASE)
 _QUANTITY = re.compile(
-    r"\b(?:what|which)\s+(?:is\s+the\s+|was\s+the\s+)?(?:number|amount|size|total|sum|count|"
-    r"value|quantity|cost|price)\b"
+    r"\b(?:what|which)\s+(?:is\s+the\s+|was\s+the\s+)?(?:\w+\s+)?"  # "what notional amount"
+    r"(?:number|amount|size|total|sum|count|value|quantity|cost|price)\b"
     r"|\bhow\s+(?:large|big|high|low|far|tall)\b"
     r"|\b(?:above|below|over|under)\s+what\s+(?:size|amount|level|value|threshold)\b",
     re.IGNORECASE,
