@@ -10,13 +10,11 @@ retrieval, the prompt, the citation check, the scorer - is real.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from openai_doubles import OpenAICompatibleEndpoint, chat_completion
 from tidyllm.answering import ask
 from tidyllm.answering.generators import SYSTEM_PROMPT
 from tidyllm.answering.scoring import AnswerScore, score_answer
@@ -30,33 +28,15 @@ RECORDED = {
 }
 
 
-class RecordedOpenAIEndpoint:
+class RecordedOpenAIEndpoint(OpenAICompatibleEndpoint):
     """TEST DOUBLE: an OpenAI-compatible endpoint replying with a recorded answer text."""
 
     def __init__(self) -> None:
         self.recording = "answer"
-        self.requests: list[dict] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body})
-                text = RECORDED[outer.recording].format(n=outer.source_number(body))
-                payload = json.dumps({"choices": [{"message": {"content": text}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+    def respond(self, body: dict) -> tuple[int, bytes]:
+        return 200, chat_completion(RECORDED[self.recording].format(n=self.source_number(body)))
 
     @staticmethod
     def source_number(body: dict) -> int:
@@ -69,16 +49,11 @@ class RecordedOpenAIEndpoint:
                 return int(match.group(1))
         return 1
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def endpoint():
-    server = RecordedOpenAIEndpoint()
-    yield server
-    server.close()
+    with RecordedOpenAIEndpoint() as server:
+        yield server
 
 
 @pytest.fixture

@@ -10,13 +10,11 @@ citation checks - is real.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from openai_doubles import OpenAICompatibleEndpoint, chat_completion
 from tidyllm.answering import ask
 from tidyllm.answering.generators import SYSTEM_PROMPT
 from tidyllm.errors import GenerationError, ServiceUnavailable
@@ -27,44 +25,19 @@ CANARY = "sk-canary-7f3e9a1c2b"
 TEXT = "The Model Validation Unit recruited approximately 85 reviewers from the Reserve Banks."
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(OpenAICompatibleEndpoint):
     """TEST DOUBLE: an OpenAI-compatible endpoint whose reply is chosen by ``mode``."""
 
     def __init__(self) -> None:
         self.mode = "quote"
-        self.requests: list[dict] = []
-        outer = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append(
-                    {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
-                )
-                if outer.mode == "500":
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                payload = (
-                    b"not json"
-                    if outer.mode == "garbage"
-                    else json.dumps(
-                        {"choices": [{"message": {"content": outer.reply(body)}}]}
-                    ).encode()
-                )
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+    def respond(self, body: dict) -> tuple[int, bytes]:
+        if self.mode == "500":
+            return 500, b""
+        if self.mode == "garbage":
+            return 200, b"not json"
+        return 200, chat_completion(self.reply(body))
 
     def reply(self, body: dict) -> str:
         user = body["messages"][-1]["content"]
@@ -76,16 +49,11 @@ class FakeOpenAIServer:
             "not_found": "NOT FOUND",
         }[self.mode]
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def fake_openai():
-    server = FakeOpenAIServer()
-    yield server
-    server.close()
+    with FakeOpenAIServer() as server:
+        yield server
 
 
 def _fill(sm) -> None:

@@ -13,12 +13,11 @@ import hashlib
 import io
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 
+from openai_doubles import OpenAICompatibleEndpoint
 from tidyllm.errors import EmbeddingError
 from tidyllm.extraction import ExtractedDocument, Page
 from tidyllm.knowledge import create_domain, index_document, search
@@ -34,43 +33,23 @@ def _bag_of_words(text: str) -> list[float]:
     return vector if any(vector) else [1.0] + [0.0] * (DIM - 1)
 
 
-class BagOfWordsEndpoint:
+class BagOfWordsEndpoint(OpenAICompatibleEndpoint):
     """TEST DOUBLE: an OpenAI-compatible /embeddings endpoint (hashed bag of words)."""
 
-    def __init__(self) -> None:
-        self.auth: list[str | None] = []
-        outer = self
+    def respond(self, body: dict) -> tuple[int, bytes]:
+        data = [{"index": i, "embedding": _bag_of_words(t)} for i, t in enumerate(body["input"])]
+        return 200, json.dumps({"data": list(reversed(data))}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.auth.append(self.headers.get("Authorization"))
-                data = [
-                    {"index": i, "embedding": _bag_of_words(t)} for i, t in enumerate(body["input"])
-                ]
-                payload = json.dumps({"data": list(reversed(data))}).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def auth(self) -> list[str | None]:
+        """The Authorization header of every request, in order."""
+        return [request["auth"] for request in self.requests]
 
 
 @pytest.fixture
 def endpoint():
-    server = BagOfWordsEndpoint()
-    yield server
-    server.close()
+    with BagOfWordsEndpoint() as server:
+        yield server
 
 
 def test_a_domain_on_an_openai_compatible_embedder(data_dir, database_url, endpoint) -> None:
