@@ -20,12 +20,14 @@ Candidates, bounded: every query term that occurs in the domain is scored,
 but the rows to score are found through the GIN index with an OR of the
 rarest terms only, taken rarest first while their summed document frequency
 stays within :data:`MAX_CANDIDATE_ROWS` - and always at least the rarest term.
-A chunk without any of those rare terms can only have a smaller BM25 score
-than the ones with them unless it has many common terms, so the top results
-are the exact BM25 top whenever the candidate terms cover it; when even the
-rarest term is in more chunks than the bound (a query of common words only),
-the first :data:`MAX_CANDIDATE_ROWS` chunks holding it are scored. So every
-query with a term in the domain gets a full-text leg, at a bounded cost.
+When every query term fits in that budget (small and medium domains, or a
+query with rare words), the result is the exact BM25 ranking of the domain.
+Otherwise a chunk holding only the common terms is not scored: it is the
+rare terms that carry BM25's weight, so this is where its top results are,
+but not a guarantee. When even the rarest term is in more chunks than the
+budget (a query of common words only), the first :data:`MAX_CANDIDATE_ROWS`
+chunks holding it are scored: BM25 over a sample. Either way every query with
+a term in the domain gets a full-text leg, at a bounded cost.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_TERMS = 64
-MAX_CANDIDATE_ROWS = 4000
+MAX_CANDIDATE_ROWS = 1000
 
 _TERMS = """
 SELECT q.lexeme, coalesce(s.chunks, 0), t.chunks, t.tokens

@@ -45,7 +45,6 @@ Mode = Literal["hybrid", "dense", "text"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "text")
 MAX_K = 1000
 MAX_QUERY_CHARS = 1_000_000
-DEFAULT_RRF_K = 60
 MAX_SCAN_TUPLES = 100_000
 
 _DENSE = """
@@ -62,30 +61,31 @@ dense AS (
 _NO_DENSE = """
 dense AS (SELECT NULL::bigint AS id, NULL::float8 AS distance, NULL::bigint AS rank WHERE false)"""
 _TEXT = """
-text_candidates AS MATERIALIZED (
-    SELECT id, tsv, tsv_length
-    FROM chunks
-    WHERE domain_id = %(domain_id)s AND tsv @@ %(tsq)s::tsquery {filter}
-    LIMIT %(max_rows)s
-),
 text_raw AS MATERIALIZED (
-    SELECT c.id,
-           {score}
-    FROM text_candidates c
-    {join}
-    GROUP BY c.id
-    ORDER BY score DESC, c.id
+    SELECT id, score
+    FROM (
+        SELECT c.id, {score} AS score
+        FROM chunks c
+        WHERE c.domain_id = %(domain_id)s AND c.tsv @@ %(tsq)s::tsquery {filter}
+        LIMIT %(max_rows)s
+    ) candidates
+    ORDER BY score DESC, id
     LIMIT %(n)s
 ),
 text AS (
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank FROM text_raw
 )"""
-_BM25_SCORE = """sum(t.idf * cardinality(u.positions) * (%(k1)s + 1)
-               / (cardinality(u.positions)
-                  + %(k1)s * (1 - %(b)s + %(b)s * c.tsv_length / %(avgdl)s))) AS score"""
-_BM25_JOIN = """CROSS JOIN LATERAL unnest(c.tsv) u
-    JOIN unnest(%(lexemes)s::text[], %(idf)s::float8[]) t (lexeme, idf) ON t.lexeme = u.lexeme"""
-_TS_RANK_SCORE = "max(ts_rank(c.tsv, %(tsq)s::tsquery, 1)) AS score"
+# BM25 of one chunk: its tsvector is cut down to the query's lexemes in C (setweight marks
+# them, ts_filter keeps the marked ones), so only those few lexemes are unnested and joined.
+_BM25_SCORE = """(
+            SELECT sum(t.idf * cardinality(u.positions) * (%(k1)s + 1)
+                       / (cardinality(u.positions)
+                          + %(k1)s * (1 - %(b)s + %(b)s * c.tsv_length / %(avgdl)s)))
+            FROM unnest(ts_filter(setweight(c.tsv, 'A', %(lexemes)s::text[]), '{a}')) u
+            JOIN unnest(%(lexemes)s::text[], %(idf)s::float8[]) t (lexeme, idf)
+                ON t.lexeme = u.lexeme
+        )"""
+_TS_RANK_SCORE = "ts_rank(c.tsv, %(tsq)s::tsquery, 1)::float8"
 _NO_TEXT = """
 text AS (SELECT NULL::bigint AS id, NULL::float8 AS score, NULL::bigint AS rank WHERE false)"""
 _FUSE = """
@@ -321,9 +321,7 @@ def _statement(
     bm25 = ranking == "bm25"
     text = (
         sql.SQL(_TEXT).format(
-            filter=condition,
-            score=sql.SQL(_BM25_SCORE if bm25 else _TS_RANK_SCORE),
-            join=sql.SQL(_BM25_JOIN if bm25 else ""),
+            filter=condition, score=sql.SQL(_BM25_SCORE if bm25 else _TS_RANK_SCORE)
         )
         if use_text
         else sql.SQL(_NO_TEXT)
