@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_TERMS = 64
-MAX_CANDIDATE_ROWS = 1000
+MAX_CANDIDATE_ROWS = 300
 
 _TERMS = """
 SELECT q.lexeme, coalesce(s.chunks, 0), t.chunks, t.tokens
