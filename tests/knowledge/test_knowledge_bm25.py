@@ -206,3 +206,16 @@ def test_concurrent_writers_to_one_domain_keep_the_statistics_exact(bm25_domain)
     assert errors == []
     with sm.connection() as conn:
         _assert_statistics_match(conn, domain_id)
+
+
+def test_a_pages_chunks_beyond_the_cap_move_behind_other_pages(bm25_domain) -> None:
+    sm, domain_id = bm25_domain
+    with sm.connection() as conn:
+        _write_document(conn, domain_id, "crowded", ["apple apple apple"] * 4)
+        _write_document(conn, domain_id, "other", ["apple river stone cloud metal green"])
+    by_score = search(sm, "bm25", "apple", mode="text", k=5, tuning=TUNING).hits
+    assert [h.source_uri for h in by_score] == ["crowded"] * 4 + ["other"]
+    capped = TUNING.model_copy(update={"max_per_page": 2})
+    hits = search(sm, "bm25", "apple", mode="text", k=5, tuning=capped).hits
+    assert [h.source_uri for h in hits] == ["crowded", "crowded", "other", "crowded", "crowded"]
+    assert {h.chunk_id for h in hits} == {h.chunk_id for h in by_score}
