@@ -186,3 +186,24 @@ class FileRejected(DropZoneError):
         super().__init__(message)
         self.code = code
         self.hint = hint
+
+
+class AccessError(TidyLLMError):
+    """Identity and access: a bad credential, a refused action, an invalid user or token.
+
+    ``message`` says what went wrong and ``hint`` what to do; ``str(error)`` joins them so
+    the CLI prints both on one line, and the HTTP layer can show them apart.
+    """
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.message = message
+        self.hint = hint
+
+
+class AuthError(AccessError):
+    """A credential (password or token) was not accepted; never says which part was wrong."""
+
+
+class PermissionDenied(AccessError):
+    """The actor is known and may see the resource, but its role does not allow the action."""

@@ -2,7 +2,7 @@
 
 Secrets are registered here the moment they are resolved (from the
 environment, the credential store or a DSN). ``redact`` replaces every
-registered value, and any password inside a URL, with ``***``. Installing
+registered value, any password inside a URL and any API token with ``***``. Installing
 the log-record factory makes every log line and logged traceback in the
 process pass through ``redact`` - including those of boto3, psycopg and
 MLflow, which we do not control.
@@ -19,6 +19,8 @@ MASK = "***"
 _MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*):(?P<pw>[^@/\s]+)@")
 _DSN_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'[^']*'|\S+)", re.IGNORECASE)
+#: An API token (tidyllm.access.tokens): masked wherever it appears, registered or not.
+_API_TOKEN = re.compile(r"\btidyllm_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 
 _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
@@ -42,6 +44,7 @@ def redact(text: object) -> str:
         if secret in out:
             out = out.replace(secret, MASK)
     out = _URL_PASSWORD.sub(lambda m: f"{m['head']}:{MASK}@", out)
+    out = _API_TOKEN.sub(MASK, out)
     return _DSN_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", out)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tidyllm.access.actor import Actor
 from tidyllm.answering.citations import Citation, check_citations
 from tidyllm.answering.extractive import extractive_answer
 from tidyllm.answering.generators import generate_answer
@@ -80,6 +81,7 @@ def ask(
     trace: bool = True,
     mode: Mode = "hybrid",
     tuning: SearchSettings | None = None,
+    actor: Actor | None = None,
 ) -> Answer:
     """Answer ``question`` from ``domain`` with checked citations.
 
@@ -91,6 +93,7 @@ def ask(
     ``text``); in ``text`` mode retrieval does not embed the query, so it is embedded
     here (with the hits) for the relevance gate and the extractive answerer.
     ``tuning`` replaces the ``search`` settings for the retrieval (evaluation runs).
+    ``actor`` (None: the operator) must have a grant on the domain (as for :func:`search`).
     ``trace=False`` skips the MLflow trace; otherwise the trace is
     buffered (never sent on the answer's path) and ``Answer.trace_key`` names it.
     """
@@ -104,7 +107,9 @@ def ask(
     depth = max(k, EXTRACTIVE_DEPTH) if handle.provider == "extractive" else k
     recorder = QuestionTrace(question=question, domain=domain, provider=handle.provider)
     with recorder.span("retrieve", inputs={"query": query, "k": depth, "mode": mode}) as span:
-        result = search(sm, domain, query, k=depth, filters=filters, mode=mode, tuning=tuning)
+        result = search(
+            sm, domain, query, k=depth, filters=filters, mode=mode, tuning=tuning, actor=actor
+        )
         span.outputs = {
             "hits": [
                 {"chunk_id": h.chunk_id, "source": h.source_uri, "page": h.page, "score": h.score}

@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from tidyllm.access.actor import Actor
+from tidyllm.access.grants import VISIBLE, visibility
 from tidyllm.answering.ask import Answer, ask
 from tidyllm.answering.generators import rewrite_question
 from tidyllm.errors import KnowledgeError
@@ -33,6 +36,12 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 _CONTINUES = ("and ", "what about", "how about", "also ", "why", "then ")
+#: A session's domain, if the actor may see it: a session of a domain not granted does
+#: not exist for them (the same error as a wrong id).
+_SESSION_DOMAIN = sql.SQL(
+    "SELECT d.name FROM chat_sessions s JOIN domains d ON d.id = s.domain_id "
+    "WHERE s.id = %(sid)s AND {visible}"
+).format(visible=VISIBLE)
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,19 @@ def _session_uuid(session_id: str) -> uuid.UUID:
         raise KnowledgeError(f"{session_id!r} is not a chat session id") from None
 
 
-def start_chat(sm: Any, domain: str, *, title: str | None = None) -> str:
+def _session_domain(conn: Any, sid: uuid.UUID, session_id: str, actor: Actor | None) -> str:
+    row = conn.execute(_SESSION_DOMAIN, {"sid": sid, **visibility(actor)}).fetchone()
+    if row is None:
+        raise KnowledgeError(f"chat session {session_id} does not exist")
+    return row[0]
+
+
+def start_chat(
+    sm: Any, domain: str, *, title: str | None = None, actor: Actor | None = None
+) -> str:
     """Open a new chat session on ``domain``; returns its id."""
     with sm.connection() as conn:
-        dom = get_domain(conn, domain)
+        dom = get_domain(conn, domain, actor=actor)
         row = conn.execute(
             "INSERT INTO chat_sessions (domain_id, title) VALUES (%s, %s) RETURNING id",
             (dom.id, title),
@@ -64,12 +82,11 @@ def start_chat(sm: Any, domain: str, *, title: str | None = None) -> str:
     return str(row[0])
 
 
-def chat_history(sm: Any, session_id: str) -> list[ChatMessage]:
+def chat_history(sm: Any, session_id: str, *, actor: Actor | None = None) -> list[ChatMessage]:
     """Every message of a session, oldest first."""
     sid = _session_uuid(session_id)
     with sm.connection() as conn:
-        if conn.execute("SELECT 1 FROM chat_sessions WHERE id = %s", (sid,)).fetchone() is None:
-            raise KnowledgeError(f"chat session {session_id} does not exist")
+        _session_domain(conn, sid, session_id, actor)
         rows = conn.execute(
             "SELECT role, content, retrieval_query, citations, created_at FROM chat_messages "
             "WHERE session_id = %s ORDER BY id",
@@ -98,21 +115,17 @@ def rewrite_followup(handle: Any, history: list[ChatMessage], question: str) -> 
     return f"{previous} {question}"[-MAX_REWRITE_CHARS:]
 
 
-def chat_turn(sm: Any, session_id: str, question: str, *, k: int = 5) -> Answer:
+def chat_turn(
+    sm: Any, session_id: str, question: str, *, k: int = 5, actor: Actor | None = None
+) -> Answer:
     """Answer ``question`` in a session: rewrite with the history, ask, store both turns."""
     question = clean_query(question)
     sid = _session_uuid(session_id)
     with sm.connection() as conn:
-        row = conn.execute(
-            "SELECT d.name FROM chat_sessions s JOIN domains d ON d.id = s.domain_id "
-            "WHERE s.id = %s",
-            (sid,),
-        ).fetchone()
-    if row is None:
-        raise KnowledgeError(f"chat session {session_id} does not exist")
-    history = chat_history(sm, session_id)
+        domain = _session_domain(conn, sid, session_id, actor)
+    history = chat_history(sm, session_id, actor=actor)
     query = rewrite_followup(sm.llm(), history, question)
-    answer = ask(sm, row[0], question, k=k, retrieval_query=query)
+    answer = ask(sm, domain, question, k=k, retrieval_query=query, actor=actor)
     citations = [
         {"number": c.number, "source": c.source_uri, "page": c.page, "quote": c.quote}
         for c in answer.citations

@@ -3,6 +3,12 @@
 A domain fixes its embedder (name and dimension) when it is created: vectors from
 two models are not comparable, so indexing with any other embedder is refused
 (:class:`~tidyllm.errors.EmbedderMismatch`) instead of silently mixing them.
+
+Access: the lookups take an optional ``actor`` (None: the operator, who sees everything).
+The grant check is part of the SQL that finds the domain (:mod:`tidyllm.access.grants`),
+so a domain the actor was not granted is not found, with exactly the error of a domain
+that does not exist; a granted domain the actor's role is too weak for raises
+:class:`~tidyllm.errors.PermissionDenied`.
 """
 
 from __future__ import annotations
@@ -15,12 +21,17 @@ from typing import Any
 
 from psycopg import sql
 
+from tidyllm.access.actor import Actor, acting
+from tidyllm.access.audit import record
+from tidyllm.access.grants import GRANTED_ROLE, VISIBLE, effective_role, visibility
+from tidyllm.access.roles import Role, at_least
 from tidyllm.errors import (
     DomainEmpty,
     DomainExists,
     DomainNotFound,
     EmbedderMismatch,
     KnowledgeError,
+    PermissionDenied,
 )
 from tidyllm.knowledge.chunker import Chunker
 
@@ -29,9 +40,15 @@ DEFAULT_CHUNK_SIZE = 200
 DEFAULT_OVERLAP = 30
 DEFAULT_LANGUAGE = "english"
 
-_SELECT_BY_NAME = (
-    "SELECT id, name, description, embedder, dimension, chunk_size, chunk_overlap, "
-    "language::text, created_at, last_ingest_at, ocr FROM domains WHERE name = %s"
+_COLUMNS = sql.SQL(
+    "d.id, d.name, d.description, d.embedder, d.dimension, d.chunk_size, d.chunk_overlap, "
+    "d.language::text, d.created_at, d.last_ingest_at, d.ocr"
+)
+_SELECT_BY_NAME = sql.SQL(
+    "SELECT {columns}, {role} FROM domains d WHERE d.name = %(name)s AND {visible}"
+).format(columns=_COLUMNS, role=GRANTED_ROLE, visible=VISIBLE)
+_VISIBLE_NAMES = sql.SQL("SELECT d.name FROM domains d WHERE {visible} ORDER BY d.name").format(
+    visible=VISIBLE
 )
 _INSERT = (
     "INSERT INTO domains (name, description, embedder, dimension, chunk_size, chunk_overlap, "
@@ -44,15 +61,14 @@ _SET_OCR = (
     "dimension, chunk_size, chunk_overlap, language::text, created_at, last_ingest_at, ocr"
 )
 _OCR_FLAGS = "SELECT name, ocr FROM domains WHERE name = ANY(%s)"
-_LIST = (
-    "SELECT d.id, d.name, d.description, d.embedder, d.dimension, d.chunk_size, "
-    "d.chunk_overlap, d.language::text, d.created_at, d.last_ingest_at, d.ocr, "
+_LIST = sql.SQL(
+    "SELECT {columns}, "
     "coalesce(s.documents, 0), coalesce(s.chunks, 0), coalesce(s.pages, 0) "
     "FROM domains d LEFT JOIN LATERAL ("
     "  SELECT count(*) AS documents, sum(chunk_count) AS chunks, "
     "         sum(page_count) AS pages FROM documents WHERE domain_id = d.id"
-    ") s ON true ORDER BY d.name"
-)
+    ") s ON true WHERE {visible} ORDER BY d.name"
+).format(columns=_COLUMNS, visible=VISIBLE)
 
 
 @dataclass(frozen=True)
@@ -100,30 +116,62 @@ def _row_to_domain(row: tuple[Any, ...]) -> Domain:
     return Domain(*row)
 
 
-def domain_not_found(conn: Any, name: str) -> DomainNotFound:
-    """The error for an unknown domain, with the closest existing name ("did you mean").
+def domain_not_found(conn: Any, name: str, actor: Actor | None = None) -> DomainNotFound:
+    """The error for an unknown domain, with the closest name the actor may see ("did you
+    mean").
 
     Every lookup of a domain by name ends here when it fails (search, ask, chat, ingest,
-    show, delete, sync, OCR), so each says the same thing.
+    show, delete, sync, OCR), so each says the same thing. It depends only on the domains
+    the actor sees, so a domain they were not granted answers exactly like a missing one.
     """
-    names = [r[0] for r in conn.execute("SELECT name FROM domains ORDER BY name").fetchall()]
+    rows = conn.execute(_VISIBLE_NAMES, visibility(actor)).fetchall()
+    names = [r[0] for r in rows]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    operator = acting(actor).user_id is None
     if close:
         hint = f"; did you mean {close[0]!r}?"
     elif names:
-        hint = "; `tidyllm domains list` shows the domains there are"
-    else:
+        hint = (
+            "; `tidyllm domains list` shows the domains there are"
+            if operator
+            else "; the domain list shows the domains you can use"
+        )
+    elif operator:
         hint = f"; no domain exists yet: `tidyllm domains create {name}` creates it"
+    else:
+        hint = "; no domain is shared with you yet: an admin grants access"
     return DomainNotFound(f"knowledge domain {name!r} does not exist{hint}")
 
 
-def get_domain(conn: Any, name: str) -> Domain:
-    """The domain called ``name`` (on an open connection) or :class:`DomainNotFound`."""
+def get_domain(
+    conn: Any, name: str, *, actor: Actor | None = None, need: Role = "viewer"
+) -> Domain:
+    """The domain called ``name`` (on an open connection), as ``actor`` may see it.
+
+    :class:`DomainNotFound` when it does not exist or the actor has no grant on it (the
+    same error); :class:`PermissionDenied` when the actor's role there is weaker than
+    ``need`` (viewer: read, search, ask; editor: ingest, delete documents; admin: the
+    domain itself).
+    """
     check_name(name)
-    row = conn.execute(_SELECT_BY_NAME, (name,)).fetchone()
+    row = conn.execute(_SELECT_BY_NAME, {"name": name, **visibility(actor)}).fetchone()
     if row is None:
-        raise domain_not_found(conn, name)
-    return _row_to_domain(row)
+        raise domain_not_found(conn, name, actor)
+    role = effective_role(actor, row[-1])
+    if not at_least(role, need):
+        who = acting(actor)
+        if need == "admin":
+            hint = "only an admin can do this"
+        elif not at_least(who.role, need):
+            hint = f"an admin can raise the role: `tidyllm users set-role {who.name} {need}`"
+        else:
+            grant = f"tidyllm grants add {name} --user {who.name} --role {need}"
+            hint = f"an admin can grant it: `{grant}`"
+        raise PermissionDenied(
+            f"user {who.name!r} has the {role} role in domain {name!r}; this needs {need}",
+            hint=hint,
+        )
+    return _row_to_domain(row[:-1])
 
 
 def check_embedder(domain: Domain, embedder: Any) -> None:
@@ -165,6 +213,7 @@ def create_domain(
     overlap: int = DEFAULT_OVERLAP,
     language: str = DEFAULT_LANGUAGE,
     ocr: bool = False,
+    actor: Actor | None = None,
 ) -> Domain:
     """Create a domain bound to the session manager's embedder.
 
@@ -173,7 +222,10 @@ def create_domain(
     run. ``language`` is a PostgreSQL text-search configuration (``english``,
     ``simple`` for mixed-language collections, ``german``, ...). ``ocr`` turns on
     OCR for scanned pages of files ingested into the domain (see :func:`set_domain_ocr`).
+    Creating a domain needs the admin role; with an ``actor`` it is audited.
     """
+    if not acting(actor).is_admin:
+        raise PermissionDenied("creating a domain needs the admin role", hint="ask an admin")
     check_name(name)
     if not isinstance(description, str):
         raise KnowledgeError("description must be a string")
@@ -208,6 +260,8 @@ def create_domain(
                 ocr,
             ),
         ).fetchone()
+        if row is not None and actor is not None:
+            record(conn, actor, "domain.create", f"domain:{name}", {"embedder": model.name})
     if row is None:
         raise DomainExists(f"knowledge domain {name!r} already exists")
     return _row_to_domain(row)
@@ -219,17 +273,18 @@ def _check_ocr(ocr: object) -> bool:
     return ocr
 
 
-def set_domain_ocr(sm: Any, name: str, ocr: bool) -> Domain:
+def set_domain_ocr(sm: Any, name: str, ocr: bool, *, actor: Actor | None = None) -> Domain:
     """Turn OCR on or off for files ingested into ``name`` from now on; returns the domain.
 
     The flag lives in PostgreSQL, so every worker on every machine builds the domain's
     ``ingest-<domain>`` zone with the same value. Content already processed is not
     redone (it stays a duplicate); a file that failed for lack of a text layer is
-    processed again when it is ingested again.
+    processed again when it is ingested again. Needs the editor role in the domain.
     """
     check_name(name)
     _check_ocr(ocr)
     with sm.connection() as conn:
+        get_domain(conn, name, actor=actor, need="editor")
         row = conn.execute(_SET_OCR, (ocr, name)).fetchone()
         if row is None:
             raise domain_not_found(conn, name)
@@ -241,30 +296,35 @@ def ocr_flags(conn: Any, names: list[str]) -> dict[str, bool]:
     return dict(conn.execute(_OCR_FLAGS, (list(names),)).fetchall())
 
 
-def list_domains(sm: Any) -> list[DomainStats]:
-    """Every domain with its document and chunk counts, by name."""
+def list_domains(sm: Any, *, actor: Actor | None = None) -> list[DomainStats]:
+    """Every domain the actor may see, with its document and chunk counts, by name."""
     with sm.connection() as conn:
-        rows = conn.execute(_LIST).fetchall()
+        rows = conn.execute(_LIST, visibility(actor)).fetchall()
     return [DomainStats(_row_to_domain(r[:11]), int(r[11]), int(r[12]), int(r[13])) for r in rows]
 
 
-def show_domain(sm: Any, name: str) -> DomainStats:
-    """One domain with its document, chunk and page counts."""
-    check_name(name)
-    with sm.connection() as conn:
-        domain = get_domain(conn, name)
-        documents, chunks, pages = conn.execute(
-            "SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(page_count), 0) "
-            "FROM documents WHERE domain_id = %s",
-            (domain.id,),
-        ).fetchone()
+_COUNTS = (
+    "SELECT count(*), coalesce(sum(chunk_count), 0), coalesce(sum(page_count), 0) "
+    "FROM documents WHERE domain_id = %s"
+)
+
+
+def _stats(conn: Any, domain: Domain) -> DomainStats:
+    documents, chunks, pages = conn.execute(_COUNTS, (domain.id,)).fetchone()
     return DomainStats(domain, int(documents), int(chunks), int(pages))
 
 
-def require_documents(sm: Any, name: str) -> None:
+def show_domain(sm: Any, name: str, *, actor: Actor | None = None) -> DomainStats:
+    """One domain with its document, chunk and page counts."""
+    check_name(name)
+    with sm.connection() as conn:
+        return _stats(conn, get_domain(conn, name, actor=actor))
+
+
+def require_documents(sm: Any, name: str, *, actor: Actor | None = None) -> None:
     """:class:`DomainEmpty` (saying how to fill it) when ``name`` holds no documents yet."""
     with sm.connection() as conn:
-        domain = get_domain(conn, name)
+        domain = get_domain(conn, name, actor=actor)
         found = conn.execute(
             "SELECT 1 FROM documents WHERE domain_id = %s LIMIT 1", (domain.id,)
         ).fetchone()
@@ -275,11 +335,16 @@ def require_documents(sm: Any, name: str) -> None:
         )
 
 
-def delete_domain(sm: Any, name: str) -> DomainStats:
-    """Delete a domain with its documents, chunks and chat sessions; returns what was removed."""
-    stats = show_domain(sm, name)
-    with sm.connection() as conn:
+def delete_domain(sm: Any, name: str, *, actor: Actor | None = None) -> DomainStats:
+    """Delete a domain with its documents, chunks, chat sessions and grants; returns what
+    was removed. Needs the admin role; with an ``actor`` it is audited."""
+    check_name(name)
+    with sm.connection() as conn, conn.transaction():
+        stats = _stats(conn, get_domain(conn, name, actor=actor, need="admin"))
         deleted = conn.execute("DELETE FROM domains WHERE id = %s", (stats.domain.id,)).rowcount
         if not deleted:
-            raise domain_not_found(conn, name)
+            raise domain_not_found(conn, name, actor)
+        if actor is not None:
+            detail = {"documents": stats.documents, "chunks": stats.chunks}
+            record(conn, actor, "domain.delete", f"domain:{name}", detail)
     return stats

@@ -36,6 +36,7 @@ from pgvector import HalfVector
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from tidyllm.access.actor import Actor
 from tidyllm.errors import SearchError
 from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
 from tidyllm.knowledge.fulltext import MAX_CANDIDATE_ROWS, TextQuery, text_query
@@ -197,6 +198,7 @@ def search(
     ef_search: int | None = None,
     query_vector: np.ndarray | None = None,
     tuning: SearchSettings | None = None,
+    actor: Actor | None = None,
 ) -> SearchResult:
     """Search ``domain`` for ``query``; returns up to ``k`` hits (exactly k when k chunks match).
 
@@ -205,7 +207,8 @@ def search(
     rows each leg contributes to the fusion (at least ``2k``); ``ef_search``
     the HNSW search breadth (default ``candidates``). ``query_vector`` skips
     embedding the query (it must come from the domain's embedder). ``filters``
-    match document metadata exactly.
+    match document metadata exactly. ``actor`` (None: the operator) must have a grant
+    on the domain, else it is not found (:func:`~tidyllm.knowledge.domains.get_domain`).
     """
     tuning = tuning if tuning is not None else sm.settings.search
     rrf_k = tuning.rrf_k if rrf_k is None else rrf_k
@@ -227,7 +230,7 @@ def search(
 
     timings: dict[str, float] = {}
     with sm.connection() as conn:
-        dom = get_domain(conn, domain)
+        dom = get_domain(conn, domain, actor=actor)
         conn.commit()
     vector = None
     if mode != "text":

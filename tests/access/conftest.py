@@ -1,0 +1,42 @@
+"""Fixtures for the access tests: a session manager on a fresh database, users made fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def sm(data_dir: Path, database_url: str):
+    """A session manager on a fresh, migrated database."""
+    from tidyllm.session import UnifiedSessionManager
+
+    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
+        yield manager
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) -> str:
+    """Environment for in-process CLI runs against the fresh database."""
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
+    return database_url
+
+
+@pytest.fixture(autouse=True)
+def fast_argon2(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Argon2 with its cheapest parameters, so a test can log in dozens of times.
+
+    The production parameters (argon2-cffi's RFC 9106 profile, ~0.1-0.5 s per hash) are
+    kept for tests marked ``real_argon2``; everything else about hashing is the same.
+    """
+    if request.node.get_closest_marker("real_argon2"):
+        return
+    from argon2 import PasswordHasher
+
+    from tidyllm.access import passwords
+
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: fast)
+    monkeypatch.setattr(passwords, "dummy_hash", lambda: fast.hash("tidyllm-no-such-user"))
