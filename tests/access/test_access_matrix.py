@@ -27,6 +27,7 @@ from tidyllm.knowledge import (
     show_domain,
 )
 from tidyllm.knowledge.domains import get_domain, require_documents
+from tidyllm.knowledge.ingest import ingest, sync_domain
 
 DOC = ExtractedDocument(
     mime="text/plain",
@@ -51,6 +52,7 @@ OPERATIONS = {
     ),
     "start_chat": (lambda sm, a, d: start_chat(sm, d, actor=a), "viewer"),
     "set_ocr": (lambda sm, a, d: set_domain_ocr(sm, d, False, actor=a), "editor"),
+    "sync": (lambda sm, a, d: sync_domain(sm, d, actor=a), "editor"),
     "delete": (lambda sm, a, d: delete_domain(sm, d, actor=a), "admin"),
 }
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
@@ -205,3 +207,19 @@ def test_domain_create_and_delete_are_audited_when_an_actor_is_given(world) -> N
     ]
     create_domain(sm, "delta")  # the operator without an actor: today's behaviour, no event
     assert read_audit(sm)[-1].target == "domain:charlie"
+
+
+def test_ingest_needs_the_editor_role_before_anything_is_copied(world, tmp_path) -> None:
+    sm, actors = world
+    source = tmp_path / "note.txt"
+    source.write_text("Capital planning notes.")
+    with pytest.raises(DomainNotFound):
+        ingest(sm, "alpha", [str(source)], track=False, actor=actors["editor-no"])
+    with pytest.raises(PermissionDenied, match="this needs editor"):
+        ingest(sm, "alpha", [str(source)], track=False, actor=actors["viewer-yes"])
+    with pytest.raises(PermissionDenied, match="this needs editor"):
+        ingest(sm, "alpha", [str(source)], ocr=True, track=False, actor=actors["viewer-yes"])
+    assert show_domain(sm, "alpha").documents == 1
+    report = ingest(sm, "alpha", [str(source)], track=False, actor=actors["editor-yes"])
+    assert [item.state for item in report.items] == ["done"]
+    assert show_domain(sm, "alpha").documents == 2

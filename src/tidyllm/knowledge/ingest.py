@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tidyllm.access.actor import Actor
 from tidyllm.errors import (
     DropZoneError,
     InvalidKey,
@@ -216,6 +217,7 @@ def ingest(
     track: bool = True,
     concurrency: int = 1,
     reindex: bool = False,
+    actor: Actor | None = None,
 ) -> IngestReport:
     """Index every file under ``sources`` into ``domain`` through its ingest zone.
 
@@ -232,7 +234,7 @@ def ingest(
     created again, the document deleted or synced away) is indexed again. ``reindex=True``
     indexes every file again even when its content is there (new chunks and embeddings
     replace the old ones in one transaction; the same bytes under a second name stay a
-    duplicate).
+    duplicate). ``actor`` (None: the operator) needs the editor role in the domain.
     """
     from tidyllm.dropzones.api import UnifiedDropZones, ingest_zone_name, ingest_zone_settings
 
@@ -241,7 +243,8 @@ def ingest(
     if not isinstance(reindex, bool):
         raise KnowledgeError(f"reindex must be True or False, got {reindex!r}")
     with sm.connection() as conn:
-        get_domain(conn, domain)  # an unknown domain fails before anything is copied
+        # an unknown (or not granted) domain fails before anything is copied
+        get_domain(conn, domain, actor=actor, need="editor")
     ingest_zone_name(domain)  # a domain name too long for a zone name fails here
     if ocr:
         from tidyllm.extraction import ocr_available
@@ -253,7 +256,7 @@ def ingest(
             )
     files = iter_sources(sm, sources)  # every source is checked here, before any change
     if ocr is not None:
-        set_domain_ocr(sm, domain, ocr)
+        set_domain_ocr(sm, domain, ocr, actor=actor)
     settings = ingest_zone_settings(sm, domain)
     Path(settings.source, "incoming").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -470,6 +473,7 @@ def sync_domain(
     dry_run: bool = False,
     yes: bool = False,
     confirm: Callable[[SyncReport], bool] | None = None,
+    actor: Actor | None = None,
 ) -> SyncReport:
     """Remove the documents of ``domain`` whose source is gone; ``removed`` names the sources.
 
@@ -481,8 +485,11 @@ def sync_domain(
 
     A sync that would remove more than half of the domain's documents needs consent:
     ``yes=True``, or ``confirm(plan)`` returning True (``plan`` is the dry-run report).
-    Without either it raises :class:`KnowledgeError` and removes nothing.
+    Without either it raises :class:`KnowledgeError` and removes nothing. ``actor``
+    (None: the operator) needs the editor role in the domain.
     """
+    with sm.connection() as conn:
+        get_domain(conn, domain, actor=actor, need="editor")
     removed: list[str] = []
     doomed: list[str] = []
     unchecked: list[str] = []
