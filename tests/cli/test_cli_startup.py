@@ -56,7 +56,9 @@ def _heavy(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY)
 
 
-@pytest.mark.parametrize("args", [("--help",), ("search", "--help"), ("ask", "--help")])
+@pytest.mark.parametrize(
+    "args", [("--help",), ("search", "--help"), ("ask", "--help"), ("users", "add", "--help")]
+)
 def test_help_imports_no_heavy_library(args):
     code, modules = _imported_by(*args)
     assert code == 0

@@ -65,6 +65,14 @@ COMMANDS: dict[str, Lazy] = {
         _CLI + "quickstart_cmd:quickstart",
         "Create a domain, drop the sample documents, process them, answer a question.",
     ),
+    "audit": Lazy(
+        _CLI + "access_cmd:audit",
+        "Show the audit log: who did what, when, from where (oldest first).",
+    ),
+    "serve": Lazy(
+        _CLI + "serve_cmd:serve",
+        "Run the REST API, with a drop-zone worker in the background unless --no-worker.",
+    ),
     "check": Lazy(
         "tidyllm.archcheck.cli:check_command",
         "Report code that bypasses the UnifiedSessionManager.",
@@ -81,6 +89,14 @@ COMMANDS: dict[str, Lazy] = {
         "Knowledge domains: create, list, show, delete, sync.",
     ),
     "zones": Lazy(_CLI + "zones_cmd:app", "Drop zones: list, status, retry, history."),
+    "users": Lazy(
+        _CLI + "access_cmd:users_app",
+        "Users of the HTTP API: add, list, delete, set-role, disable.",
+    ),
+    "tokens": Lazy(
+        _CLI + "access_cmd:tokens_app", "API tokens: create (shown once), list, revoke."
+    ),
+    "grants": Lazy(_CLI + "access_cmd:grants_app", "Per-domain grants: add, remove, list."),
     "tracking": Lazy(
         _CLI + "tracking_cmd:app", "MLflow tracking: send or count buffered runs and traces."
     ),

@@ -131,6 +131,14 @@ class SearchSettings(_Section):
     )
 
 
+class ServerSettings(_Section):
+    """``tidyllm serve``: what runs next to the API."""
+
+    worker: bool = Field(
+        True, description="Run a drop-zone worker in each server process (serve --no-worker: off)"
+    )
+
+
 class ZoneSettings(_Section):
     """One drop zone: where files arrive and what happens to them."""
 
@@ -189,6 +197,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     zones: list[ZoneSettings] = Field(
         default_factory=list, description="Drop zones (a list; see docs/dropzones.md)"
     )

@@ -1,0 +1,85 @@
+"""Start and stop a real ``tidyllm serve`` process (here, not in conftest: importable)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+TIDYLLM = str(Path(sys.executable).with_name("tidyllm"))
+STARTUP_BOUND = 180.0  # seconds without the server answering, while its process still runs
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+    data_dir: Path
+    database_url: str
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TIDYLLM_DATA_DIR"] = str(data_dir)
+    env["TIDYLLM_DATABASE__URL"] = database_url
+    return env
+
+
+def start_server(tmp: Path, database_url: str, *args: str) -> Server:
+    data_dir = tmp / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = tmp / f"serve-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [TIDYLLM, "serve", "--port", str(port), *args],
+            env=server_env(data_dir, database_url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, log, data_dir, database_url)
+    wait_until_up(server)
+    return server
+
+
+def wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_BOUND
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise AssertionError(f"tidyllm serve exited:\n{server.log.read_text()}")
+        try:
+            if httpx.get(server.url + "/healthz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"tidyllm serve did not answer:\n{server.log.read_text()}")
+
+
+def stop_server(server: Server) -> int:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            return server.process.wait(120)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            raise
+    return server.process.returncode
