@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 TMP_PREFIX = ".tidyllm-tmp-"  # the local object store's temp files (never complete objects)
+# A temp file unchanged this long belongs to a writer that died (a SIGKILLed upload): swept.
+STALE_TMP_SECONDS = 3600.0
 
 SCAN_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%(name)s, 0))"
 SCAN_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%(name)s, 0))"
@@ -86,6 +88,7 @@ def _walk_local(folder: str, base: str = "") -> Iterator[tuple[str, os.stat_resu
     with it:
         for entry in it:
             if entry.name.startswith(TMP_PREFIX):
+                _sweep_stale_tmp(entry)
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
@@ -95,6 +98,21 @@ def _walk_local(folder: str, base: str = "") -> Iterator[tuple[str, os.stat_resu
                 yield from _walk_local(entry.path, base + entry.name + "/")
             else:
                 yield base + entry.name, st
+
+
+def _sweep_stale_tmp(entry: os.DirEntry[str]) -> None:
+    """Remove a temp file no writer has touched for :data:`STALE_TMP_SECONDS`.
+
+    A live write keeps moving its mtime; one that stood still that long was left by a
+    process killed mid-write (it never became an object, nothing in the ledger names it).
+    """
+    try:
+        st = entry.stat(follow_symlinks=False)
+        if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > STALE_TMP_SECONDS:
+            os.unlink(entry.path)
+            log.info("removed a temp file left by a stopped writer: %s", entry.name)
+    except OSError:
+        pass
 
 
 def list_incoming(zone: Zone, counts: ScanResult) -> Iterator[Sighting]:

@@ -83,7 +83,11 @@ class Worker:
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         on_outcome: Callable[[Outcome], None] | None = None,
+        discover: Callable[[str], Zone | None] | None = None,
     ) -> None:
+        """``discover`` (given when the worker serves every zone) turns the name of a zone
+        it does not know, seen in a NOTIFY, into a zone to adopt: a domain created after
+        the worker started (``ingest-<domain>``, e.g. an upload in ``tidyllm serve``)."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.sm = sm
@@ -97,6 +101,7 @@ class Worker:
         self.grace = grace_seconds
         self.watch = watch
         self.on_outcome = on_outcome
+        self.discover = discover
         # under <data_dir>/tmp/workers/, after sweeping the copies of this host's dead workers
         self.tmpdir = open_scratch(sm.settings.data_dir)
         self.processor = Processor(
@@ -128,7 +133,7 @@ class Worker:
 
     def run(self, *, once: bool = False) -> WorkerSummary:
         """Run until :meth:`stop` (or, with ``once``, until nothing is left to do)."""
-        if not self.zones:
+        if not self.zones and (once or self.discover is None):
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             return self.summary
         try:
@@ -161,8 +166,9 @@ class Worker:
 
     # -- processing threads ---------------------------------------------------------------------
     def _work(self, once: bool) -> None:
-        names = list(self.zones)
         while not self._stop.is_set():
+            with self._lock:
+                names = list(self.zones)
             try:
                 rows = self.ledger.claim(names, self.owner, lease=self.lease, limit=1)
             except Exception as exc:  # database down: wait and try again
@@ -276,7 +282,8 @@ class Worker:
                     try:
                         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")  # channel is a constant
                         while not self._stop.is_set():
-                            for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            for note in conn.notifies(timeout=1.0, stop_after=1):
+                                self._adopt(note.payload)
                                 self._wake.set()
                     finally:
                         if not conn.closed:
@@ -285,6 +292,21 @@ class Worker:
             except Exception as exc:
                 log.info("LISTEN connection lost (%s); polling until it is back", redact(exc))
                 self._stop.wait(self.poll)
+
+    def _adopt(self, name: str) -> None:
+        """Start serving a zone named in a NOTIFY that this worker does not know yet."""
+        if self.discover is None or name in self.zones:
+            return
+        try:
+            zone = self.discover(name)
+        except Exception as exc:
+            log.warning("could not open zone %r: %s", name, redact(exc))
+            return
+        if zone is not None:
+            with self._lock:
+                self.pipelines[name] = resolve_pipeline(zone.settings.pipeline)
+                self.zones[name] = zone
+            self.inbox.wakeup.set()
 
     def _scan_until_quiet(self) -> None:
         """``--once``: scan every zone, again while local files are still being written."""
@@ -316,6 +338,8 @@ class Worker:
         next_scan = {name: 0.0 for name in self.zones}
         while not self._stop.is_set():
             now = time.monotonic()
+            for name in list(self.zones):  # zones adopted since (see _adopt)
+                next_scan.setdefault(name, 0.0)
             for name, due in next_scan.items():
                 if due <= now:
                     zone = self.zones[name]

@@ -109,14 +109,28 @@ def sniff(path: Path) -> tuple[str, str]:
     """
     with open(path, "rb") as fh:
         head = fh.read(_HEAD)
-    if b"%PDF-" in head[:1024]:
-        return "pdf", "a PDF document"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    family, description = sniff_head(head)
+    if family == "zip":
         return _sniff_zip(path)
-    if head.startswith(_OLE2):
+    if family == "legacy-office":
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             if mm.find(_ENCRYPTED_PACKAGE) >= 0:
                 return "encrypted-office", "a password-protected Office document"
+    return family, description
+
+
+def sniff_head(head: bytes) -> tuple[str, str]:
+    """What the first bytes say (a streamed upload has no file to look into yet).
+
+    As :func:`sniff`, except that a zip is ``zip`` (an Office document or not: that
+    is in its central directory, at the end) and an OLE2 file ``legacy-office``
+    (encrypted or not).
+    """
+    if b"%PDF-" in head[:1024]:
+        return "pdf", "a PDF document"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip", "a zip archive"
+    if head.startswith(_OLE2):
         return "legacy-office", "a legacy binary Office document (.doc/.xls/.ppt)"
     is_text = _looks_like_text(head)
     for magic, description in _SIGNATURES:
