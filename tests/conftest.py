@@ -115,6 +115,23 @@ def database_url(postgres: EmbeddedPostgres) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def sm(data_dir: Path, database_url: str):
+    """A session manager on a fresh, migrated database (embedded defaults otherwise)."""
+    from tidyllm.session import UnifiedSessionManager
+
+    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
+        yield manager
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) -> str:
+    """Environment for in-process CLI runs against the fresh database."""
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
+    return database_url
+
+
 @pytest.fixture(scope="module")
 def module_database(postgres: EmbeddedPostgres) -> Iterator[str]:
     """A fresh database shared by the tests of one module (dropped afterwards)."""

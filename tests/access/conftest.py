@@ -1,27 +1,8 @@
-"""Fixtures for the access tests: a session manager on a fresh database, users made fast."""
+"""Fixtures for the access tests: users made fast (`sm` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-
-@pytest.fixture
-def sm(data_dir: Path, database_url: str):
-    """A session manager on a fresh, migrated database."""
-    from tidyllm.session import UnifiedSessionManager
-
-    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
-        yield manager
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) -> str:
-    """Environment for in-process CLI runs against the fresh database."""
-    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
-    return database_url
 
 
 @pytest.fixture(autouse=True)

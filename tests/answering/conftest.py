@@ -26,15 +26,6 @@ PAGES = {
 }
 
 
-@pytest.fixture
-def sm(data_dir, database_url):
-    """A session manager on a fresh, migrated database (default offline answerer)."""
-    from tidyllm.session import UnifiedSessionManager
-
-    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
-        yield manager
-
-
 def _index_pages(manager, domain: str = "mv") -> str:
     """Index :data:`PAGES` as one document into a new ``domain``; returns its source URI."""
     from tidyllm.extraction import ExtractedDocument, Page

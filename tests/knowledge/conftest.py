@@ -16,23 +16,6 @@ PATENT_PDF = FED_PDF.with_name("us-patent-12290739.pdf")
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "fed-sr-2015"
 
 
-@pytest.fixture
-def sm(data_dir: Path, database_url: str):
-    """A session manager on a fresh, migrated database (default MiniLM embedder)."""
-    from tidyllm.session import UnifiedSessionManager
-
-    with UnifiedSessionManager(data_dir=data_dir, database={"url": database_url}) as manager:
-        yield manager
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path, database_url: str) -> str:
-    """Environment for in-process CLI runs against the fresh database."""
-    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("TIDYLLM_DATABASE__URL", database_url)
-    return database_url
-
-
 @pytest.fixture(scope="module")
 def fed(module_database: str):
     """(session manager, IndexedVersion): the Fed report extracted and indexed into 'fed'."""

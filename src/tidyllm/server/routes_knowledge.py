@@ -10,7 +10,13 @@ from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from tidyllm.answering import ask
-from tidyllm.knowledge.domains import create_domain, delete_domain, list_domains, show_domain
+from tidyllm.knowledge.domains import (
+    DomainStats,
+    create_domain,
+    delete_domain,
+    list_domains,
+    show_domain,
+)
 from tidyllm.knowledge.search import search
 from tidyllm.server.auth import ActorDep, SessionDep
 from tidyllm.server.models import (
@@ -39,7 +45,7 @@ ERRORS = {
 router = APIRouter(prefix="/api/v1", tags=["knowledge"], responses=ERRORS)  # type: ignore[arg-type]
 
 
-def _domain_out(stats) -> DomainOut:  # type: ignore[no-untyped-def]
+def _domain_out(stats: DomainStats) -> DomainOut:
     d = stats.domain
     return DomainOut(
         name=d.name,
