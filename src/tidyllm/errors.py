@@ -171,8 +171,36 @@ class GenerationError(KnowledgeError):
     """The LLM could not produce an answer (refused, malformed reply, unreachable)."""
 
 
+class DocumentNotFound(KnowledgeError, LookupError):
+    """No document with this id in this domain (another domain's id is not found either)."""
+
+
+class InvalidCursor(KnowledgeError, ValueError):
+    """A page cursor that this server did not hand out for this query (garbage or edited)."""
+
+
+class OriginalNotKept(KnowledgeError, LookupError):
+    """A document whose original file is not in any zone's processed/ folder (any more)."""
+
+
+class NotReindexable(KnowledgeError):
+    """A document that did not come through a drop zone: there is no original to run again."""
+
+
 class DropZoneError(TidyLLMError):
     """A drop-zone operation failed (unknown zone, bad pipeline, refused drop)."""
+
+
+class ZoneNotFound(SettingsError, LookupError):
+    """No zone of this name (or one whose domain the actor may not see: the same error)."""
+
+
+class LedgerFileNotFound(DropZoneError, LookupError):
+    """No file with this ledger id (in this zone, visible to the actor)."""
+
+
+class FileStateConflict(DropZoneError):
+    """The file is not in a state that allows the request (retry of a file not failed)."""
 
 
 class FileRejected(DropZoneError):

@@ -22,13 +22,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tidyllm.access.actor import Actor, acting
+from tidyllm.access.roles import Role
 from tidyllm.dropzones.detect import observe
 from tidyllm.dropzones.ledger import FileRow, Ledger
 from tidyllm.dropzones.pipeline import resolve_pipeline
 from tidyllm.dropzones.process import Outcome
 from tidyllm.dropzones.worker import Worker, WorkerSummary
 from tidyllm.dropzones.zone import INCOMING, UnknownZone, Zone
-from tidyllm.errors import DropZoneError, ObjectExists
+from tidyllm.errors import (
+    DomainNotFound,
+    DropZoneError,
+    FileStateConflict,
+    LedgerFileNotFound,
+    ObjectExists,
+    ObjectNotFound,
+    ZoneNotFound,
+)
 from tidyllm.objectstore.keys import validate_key
 from tidyllm.settings.schema import ZoneSettings
 
@@ -36,6 +46,11 @@ INGEST_FOLDER = "ingest"
 INGEST_ZONE_PREFIX = "ingest-"
 OCR_PARSE_TIMEOUT = 600.0  # seconds a file may take to parse in an OCR ingest zone
 _ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # ZoneSettings.name's pattern
+MAX_FILE_ID = 2**63 - 1  # files.id is a bigint: a larger id cannot exist
+
+
+def _in(zone: str | None) -> str:
+    return f" in zone {zone!r}" if zone else ""
 
 
 def ingest_zone_name(domain: object) -> str:
@@ -143,6 +158,20 @@ class ZoneInfo:
 
 
 @dataclass(frozen=True)
+class ZoneOverview:
+    """A zone with its ledger counts, as ``GET /api/v1/zones`` shows it."""
+
+    name: str
+    domain: str | None
+    pipeline: str
+    enabled: bool
+    counts: dict[str, int]
+    oldest_pending: Any
+    finished_last_5_min: int
+    finished_last_hour: int
+
+
+@dataclass(frozen=True)
 class Dropped:
     """Where a dropped file went."""
 
@@ -231,6 +260,67 @@ class UnifiedDropZones:
             raise DropZoneError(f"zone {name!r} is disabled")
         return zone
 
+    def find_zone(self, name: str) -> Zone | None:
+        """The zone ``name`` (declared, implicit, or an existing domain's ingest zone; enabled
+        or not), or None."""
+        try:
+            return self._open([name], include_disabled=True)[0]
+        except UnknownZone:
+            return None
+
+    # -- access ---------------------------------------------------------------------------------
+    def _visible_domains(self, actor: Actor | None) -> set[str] | None:
+        """The domains ``actor`` may see; None: every one (the operator and admins)."""
+        from tidyllm.knowledge.domains import list_domains
+
+        if acting(actor).is_admin:
+            return None
+        return {d.domain.name for d in list_domains(self.sm, actor=actor)}
+
+    def catalog(self, actor: Actor | None = None) -> list[ZoneSettings]:
+        """The zones ``actor`` may see: for admins (and the operator) every declared zone and
+        every domain's ``ingest-<domain>`` zone; for others only the zones whose domain they
+        were granted (a zone without a domain is the admins')."""
+        from tidyllm.knowledge.domains import list_domains
+
+        zones = {z.name: z for z in self.declared()}
+        visible = self._visible_domains(actor)
+        domains = visible if visible is not None else {d.domain.name for d in list_domains(self.sm)}
+        ingest = [INGEST_ZONE_PREFIX + d for d in sorted(domains)]
+        for zone in domain_zones(self.sm, [n for n in ingest if n not in zones]):
+            zones[zone.name] = zone
+        chosen = [z for z in zones.values() if visible is None or z.domain in visible]
+        return sorted(chosen, key=lambda z: z.name)
+
+    def _allowed(self, name: str, actor: Actor | None, need: Role) -> Zone:
+        """The zone ``name`` if ``actor`` has ``need`` in its domain (admins: any zone).
+
+        A zone whose domain the actor was not granted raises the :class:`ZoneNotFound` of a
+        zone that does not exist (same message); a granted domain with too weak a role
+        raises :class:`PermissionDenied`.
+        """
+        from tidyllm.knowledge.domains import get_domain
+
+        if acting(actor).is_admin:
+            return self._open([name], include_disabled=True)[0]
+        zone = self.find_zone(name) if isinstance(name, str) else None
+        domain = zone.settings.domain if zone is not None else None
+        if zone is not None and domain:
+            with self.sm.connection() as conn:
+                try:
+                    get_domain(conn, domain, actor=actor, need=need)
+                    return zone
+                except DomainNotFound:
+                    pass
+        raise ZoneNotFound(f"no zone named {name!r}; GET /api/v1/zones lists yours")
+
+    def overview(self, *, actor: Actor | None = None) -> list[ZoneOverview]:
+        """Every zone ``actor`` may see (:meth:`catalog`) with its counts by state."""
+        return [
+            ZoneOverview(z.name, z.domain, z.pipeline, z.enabled, **self.ledger.status(z.name))
+            for z in self.catalog(actor)
+        ]
+
     # -- drop -----------------------------------------------------------------------------------
     def drop(self, path: str | os.PathLike[str], *, zone: str, name: str | None = None) -> Dropped:
         """Upload a local file into the zone's incoming/ (never replacing an object there)."""
@@ -276,8 +366,16 @@ class UnifiedDropZones:
 
     # -- workers --------------------------------------------------------------------------------
     def worker(self, zones: Sequence[str] | None = None, **options: Any) -> Worker:
-        """A :class:`Worker` for the named zones (default: every enabled zone)."""
+        """A :class:`Worker` for the named zones (default: every enabled zone, and the
+        ingest zone of any domain it is notified about later)."""
+        if not zones:
+            options.setdefault("discover", self._discover)
         return Worker(self.sm, self.zones(zones), **options)
+
+    def _discover(self, name: str) -> Zone | None:
+        """The ingest zone ``name`` of an existing domain, for a running worker to adopt."""
+        found = domain_zones(self.sm, [name])
+        return Zone(found[0], self.sm.object_store_for(found[0].source)) if found else None
 
     def run_worker(
         self,
@@ -303,16 +401,39 @@ class UnifiedDropZones:
         return self.run_worker(zones, once=True, **options)
 
     # -- reading --------------------------------------------------------------------------------
-    def status(self, zone: str | None = None) -> dict[str, dict[str, Any]]:
-        """Counts by state, oldest pending, recent throughput, per zone."""
-        names = [zone] if zone else [z.name for z in self.declared()]
+    def status(
+        self, zone: str | None = None, *, actor: Actor | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Counts by state, oldest pending, recent throughput, per zone.
+
+        With an ``actor``, only the zones they may see (:meth:`catalog`); a zone they may
+        not see is not found, like one that does not exist.
+        """
         if zone:
-            self._open([zone], include_disabled=True)  # unknown zone -> clear error
+            if actor is None:
+                self._open([zone], include_disabled=True)  # unknown zone -> clear error
+            else:
+                self._allowed(zone, actor, "viewer")
+            names = [zone]
+        elif actor is None:
+            names = [z.name for z in self.declared()]
+        else:
+            names = [z.name for z in self.catalog(actor)]
         return {name: self.ledger.status(name) for name in names}
 
-    def history(self, ref: str | int, *, zone: str | None = None) -> list[dict[str, Any]]:
-        """The audit trail of a ledger id or of every version of a key."""
+    def history(
+        self, ref: str | int, *, zone: str | None = None, actor: Actor | None = None
+    ) -> list[dict[str, Any]]:
+        """The audit trail of a ledger id or of every version of a key.
+
+        With an ``actor`` (viewer in the zone's domain), a file of a zone they may not see
+        is not found, like an id that does not exist.
+        """
+        if actor is not None and zone is not None:
+            self._allowed(zone, actor, "viewer")
         rows = self._rows(ref, zone)
+        if actor is not None:
+            rows = self._only_allowed(rows, actor, "viewer")
         events = self.ledger.events([r.id for r in rows])
         out = []
         for row in rows:
@@ -321,58 +442,143 @@ class UnifiedDropZones:
             )
         return out
 
-    def _rows(self, ref: str | int, zone: str | None) -> list[FileRow]:
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-            row = self.ledger.get(int(ref))
-            if row is not None:
-                return [row]
-            if isinstance(ref, int):
-                raise DropZoneError(f"no file with ledger id {ref}")
-        rows = self.ledger.by_key(str(ref), zone)
-        if not rows:
-            raise DropZoneError(f"no file named {str(ref)!r} in the ledger")
+    def _only_allowed(self, rows: list[FileRow], actor: Actor, need: Role) -> list[FileRow]:
+        """``rows`` when ``actor`` may see each one's zone; else not found, like a missing id."""
+        for zone in sorted({r.zone for r in rows}):
+            try:
+                self._allowed(zone, actor, need)
+            except ZoneNotFound:
+                ids = ", ".join(f"#{r.id}" for r in rows if r.zone == zone)
+                raise LedgerFileNotFound(f"no file {ids} in the ledger") from None
         return rows
 
-    def get(self, file_id: int) -> FileRow:
-        row = self.ledger.get(file_id)
-        if row is None:
-            raise DropZoneError(f"no file with ledger id {file_id}")
+    def _rows(self, ref: str | int, zone: str | None) -> list[FileRow]:
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            row = self._get(int(ref))
+            if row is not None and (zone is None or row.zone == zone):
+                return [row]
+            if isinstance(ref, int):
+                raise LedgerFileNotFound(f"no file with ledger id {ref}" + _in(zone))
+        rows = self.ledger.by_key(str(ref), zone)
+        if not rows:
+            raise LedgerFileNotFound(f"no file named {str(ref)!r} in the ledger")
+        return rows
+
+    def _get(self, file_id: int) -> FileRow | None:
+        """The row, or None (also for ids no bigint can hold, instead of an SQL error)."""
+        return self.ledger.get(file_id) if 1 <= file_id <= MAX_FILE_ID else None
+
+    def get(self, file_id: int, *, zone: str | None = None) -> FileRow:
+        """The ledger row ``file_id`` (in ``zone`` when given)."""
+        row = self._get(file_id)
+        if row is None or (zone is not None and row.zone != zone):
+            raise LedgerFileNotFound(f"no file with ledger id {file_id}" + _in(zone))
         return row
 
     # -- retry ----------------------------------------------------------------------------------
     def retry(
-        self, ids: Sequence[int] | None = None, *, failed: bool = False, zone: str | None = None
+        self,
+        ids: Sequence[int] | None = None,
+        *,
+        failed: bool = False,
+        zone: str | None = None,
+        actor: Actor | None = None,
     ) -> list[int]:
         """Move failed (or dead) files back to incoming/ to be processed again.
 
         Returns the ids of the new ledger rows. Files with unusable names or that
-        were symlinks cannot be retried (there is nothing safe to move back).
+        were symlinks cannot be retried (there is nothing safe to move back). With
+        ``zone``, the ids must be files of that zone. An ``actor`` needs the editor role
+        in the zone's domain (admins: any zone); a file of a zone they may not see is not
+        found; each retry is audited.
         """
-        rows = self.ledger.failed(zone) if failed else [self.get(i) for i in ids or ()]
+        if actor is not None and zone is not None:
+            self._allowed(zone, actor, "editor")
+        rows = self.ledger.failed(zone) if failed else [self.get(i, zone=zone) for i in ids or ()]
+        if actor is not None:
+            rows = self._only_allowed(rows, actor, "editor")
         new_ids = []
         for row in rows:
-            if row.state not in ("failed", "dead") or row.location != "failed":
-                raise DropZoneError(f"file #{row.id} is {row.state}, not failed; nothing to retry")
-            if row.kind != "file":
-                raise DropZoneError(
-                    f"file #{row.id} ({row.kind}) cannot be retried; rename and drop it again"
-                )
-            target = self._zone(row.zone)
-            dest = INCOMING + row.key
-            try:
-                target.store.move(row.dest_key, dest, if_absent=True)
-            except ObjectExists:
-                raise DropZoneError(
-                    f"cannot retry #{row.id}: a different file named {row.display_key!r} is "
-                    "waiting in incoming/"
-                ) from None
-            target.store.delete(f"{row.dest_key}.error.json")
-            self.ledger.mark_retried(row, None)
-            before = set(r.id for r in self.ledger.by_key(row.display_key, row.zone))
-            pipeline = resolve_pipeline(target.settings.pipeline)
-            observe(
-                self.sm, self.ledger, target, pipeline, row.key, by="retry", require_quiet=False
-            )
-            after = [r.id for r in self.ledger.by_key(row.display_key, row.zone)]
-            new_ids += [i for i in after if i not in before]
+            new = self._retry_one(row)
+            if actor is not None:
+                self._audit(actor, "file.retry", row, new)
+            new_ids += new
         return new_ids
+
+    def _retry_one(self, row: FileRow) -> list[int]:
+        if row.state not in ("failed", "dead") or row.location != "failed":
+            raise FileStateConflict(f"file #{row.id} is {row.state}, not failed; nothing to retry")
+        if row.kind != "file":
+            raise FileStateConflict(
+                f"file #{row.id} ({row.kind}) cannot be retried; rename and drop it again"
+            )
+        target = self._enabled(row.zone)
+        try:
+            target.store.move(row.dest_key, INCOMING + row.key, if_absent=True)
+        except ObjectExists:
+            raise FileStateConflict(
+                f"cannot retry #{row.id}: a different file named {row.display_key!r} is "
+                "waiting in incoming/"
+            ) from None
+        target.store.delete(f"{row.dest_key}.error.json")
+        self.ledger.mark_retried(row, None)
+        return self._observe_new(target, row, by="retry")
+
+    def _enabled(self, name: str) -> Zone:
+        """The zone of a file to move back; a disabled zone is a conflict, not a crash."""
+        target = self._open([name], include_disabled=True)[0]
+        if not target.settings.enabled:
+            raise FileStateConflict(f"zone {name!r} is disabled; enable it first")
+        return target
+
+    def _observe_new(
+        self, target: Zone, row: FileRow, *, by: str, reindex: bool = False
+    ) -> list[int]:
+        """Record the object back under ``row``'s key in incoming/; the new ledger ids."""
+        before = {r.id for r in self.ledger.by_key(row.display_key, row.zone)}
+        pipeline = resolve_pipeline(target.settings.pipeline)
+        observe(
+            self.sm,
+            self.ledger,
+            target,
+            pipeline,
+            row.key,
+            by=by,
+            require_quiet=False,
+            reindex=reindex,
+        )
+        after = [r.id for r in self.ledger.by_key(row.display_key, row.zone)]
+        return [i for i in after if i not in before]
+
+    def _audit(self, actor: Actor, action: str, row: FileRow, new_ids: list[int]) -> None:
+        """One audit event per file (after its move: an object store is not transactional)."""
+        from tidyllm.access.audit import record
+
+        detail = {"zone": row.zone, "key": row.display_key, "new_file_ids": new_ids}
+        with self.sm.connection() as conn:
+            record(conn, actor, action, f"file:{row.id}", detail)
+
+    # -- re-index -------------------------------------------------------------------------------
+    def reprocess(self, file_id: int) -> list[int]:
+        """Copy a processed file back to incoming/ as a re-index: a worker runs the zone's
+        pipeline on it again although its result stands (``files.reindex``), and the
+        processed/ copy stays until then. Returns the new ledger ids."""
+        row = self.get(file_id)
+        if row.location != "processed" or not row.dest_key or row.kind != "file":
+            raise FileStateConflict(
+                f"file #{row.id} is {row.state} in {row.location}/; only a processed file "
+                "can be processed again"
+            )
+        target = self._enabled(row.zone)
+        try:
+            target.store.copy(row.dest_key, INCOMING + row.key, if_absent=True)
+        except ObjectExists:
+            raise FileStateConflict(
+                f"{row.display_key!r} is already waiting in zone {row.zone!r}; "
+                "try again when it is processed"
+            ) from None
+        except ObjectNotFound:
+            raise FileStateConflict(
+                f"the processed copy of file #{row.id} is gone; drop the file again"
+            ) from None
+        return self._observe_new(target, row, by="reindex", reindex=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tidyllm.errors import SettingsError
+from tidyllm.errors import ZoneNotFound
 from tidyllm.settings.schema import ZoneSettings
 
 INCOMING = "incoming/"
@@ -21,8 +21,8 @@ FAILED = "failed/"
 LOCATIONS = {"processed": PROCESSED, "failed": FAILED, "incoming": INCOMING}
 
 
-class UnknownZone(SettingsError):
-    """A zone name that the settings file does not declare."""
+class UnknownZone(ZoneNotFound):
+    """A zone name that the settings file does not declare (a SettingsError; 404 over HTTP)."""
 
 
 @dataclass
