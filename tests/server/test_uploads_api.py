@@ -289,6 +289,9 @@ def test_an_upload_id_of_a_hidden_domain_is_a_404_like_a_missing_id(small, token
     assert a["message"].replace(str(file_id), "N") == b["message"].replace("987654321", "N")
     with small.client(tokens["ada"]) as http:
         assert http.get(f"/api/v1/uploads/{file_id}").status_code == 200
+        for bad in ("0", "-1", str(2**63), str(10**30)):
+            assert http.get(f"/api/v1/uploads/{bad}").status_code in (404, 422), bad
+        assert http.get("/api/v1/uploads/x").status_code == 422
 
 
 def _raw_upload_start(server: Server, token: str, name: str, total: int) -> socket.socket:

@@ -43,6 +43,7 @@ from tidyllm.knowledge.domains import get_domain
 from tidyllm.objectstore.keys import validate_key
 
 UPLOAD_PREFIX = "upload/"  # keys of uploaded files in a domain's ingest zone
+MAX_FILE_ID = 2**63 - 1
 HEAD_BYTES = 64 * 1024  # what type detection looks at (as the extraction layer's sniff)
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
 
@@ -222,8 +223,10 @@ def upload_history(sm: Any, file_id: int, *, actor: Actor | None = None) -> dict
     from tidyllm.dropzones.api import INGEST_ZONE_PREFIX, UnifiedDropZones
 
     zones = UnifiedDropZones(sm)
-    row = zones.ledger.get(file_id)
     missing = UploadNotFound(f"no upload with id {file_id}")
+    if not 1 <= file_id <= MAX_FILE_ID:  # files.id is a bigint: no SQL error for the rest
+        raise missing
+    row = zones.ledger.get(file_id)
     if row is None:
         raise missing
     if row.zone.startswith(INGEST_ZONE_PREFIX):

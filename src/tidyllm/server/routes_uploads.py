@@ -97,7 +97,7 @@ async def upload(name: str, request: Request, sm: SessionDep, actor: ActorDep) -
     try:
         files = await run_in_threadpool(_receive, sm, name, body, actor, client)
     except TidyLLMError:
-        await drain(request.stream())  # so the client gets the error, not a reset
+        await drain(body.chunks)  # the rest, so the client gets the error, not a reset
         raise
     return UploadResponse(files=files)
 
