@@ -21,8 +21,15 @@ from tidyllm import __version__
 from tidyllm.redaction import install_log_redaction
 from tidyllm.server import docs, errors
 from tidyllm.server.headers import SecurityHeaders
+from tidyllm.server.metrics import HttpMetrics, MetricsMiddleware
+from tidyllm.server.metrics import router as metrics_router
+from tidyllm.server.routes_account import router as account_router
+from tidyllm.server.routes_documents import router as documents_router
 from tidyllm.server.routes_health import router as health_router
 from tidyllm.server.routes_knowledge import router as knowledge_router
+from tidyllm.server.routes_session import router as session_router
+from tidyllm.server.routes_uploads import router as uploads_router
+from tidyllm.server.routes_zones import router as zones_router
 
 log = logging.getLogger(__name__)
 
@@ -99,5 +106,13 @@ def create_app(sm: Any | None = None, *, worker: bool | None = None) -> FastAPI:
     docs.install(app)
     app.include_router(health_router)
     app.include_router(knowledge_router)
+    app.include_router(documents_router)
+    app.include_router(zones_router)
+    app.include_router(uploads_router)
+    app.include_router(session_router)
+    app.include_router(account_router)
+    app.include_router(metrics_router)
+    app.state.metrics = HttpMetrics(lambda: app.state.sm)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
     return app

@@ -137,6 +137,16 @@ class ServerSettings(_Section):
     worker: bool = Field(
         True, description="Run a drop-zone worker in each server process (serve --no-worker: off)"
     )
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="Lifetime of a browser login session, in hours"
+    )
+    max_upload_bytes: int = Field(
+        1024**3,
+        ge=1,
+        description=(
+            "Largest file one upload may carry, in bytes (refused with 413 while streaming)"
+        ),
+    )
 
 
 class ZoneSettings(_Section):
