@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from tidyllm.knowledge.search import MAX_K, MAX_QUERY_CHARS
 
@@ -98,21 +98,9 @@ class AnswerOut(_Model):
 # Sessions, the caller, tokens, audit (issue 11: browser sessions and account routes).
 
 
-def _utf8(value: str) -> str:
-    """Refuse lone surrogates (valid JSON escapes, not encodable text): a 422, not a crash."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
-    return value
-
-
 class LoginRequest(_Model):
     name: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=1024)
-
-    _check_name = field_validator("name")(_utf8)
-    _check_password = field_validator("password")(_utf8)
 
 
 class MeOut(_Model):
@@ -134,8 +122,6 @@ class TokenCreate(_Model):
     expires: str | None = Field(
         default=None, max_length=20, description="30m, 12h, 90d, 2w; None: until revoked"
     )
-
-    _check_name = field_validator("name")(_utf8)
 
 
 class TokenOut(_Model):
