@@ -189,3 +189,19 @@ def test_the_operator_actor_is_not_reachable_over_http(server, tokens):
     assert Actor.operator().user_id is None
     with server.client(tokens["eve"]) as http:
         assert http.get("/api/v1/domains/secret").status_code == 404
+
+
+def test_forwarded_headers_are_not_trusted_unless_a_proxy_is_named(server, server_sm, tokens):
+    """Without --forwarded-allow-ips a client cannot choose the address the audit records."""
+    from tidyllm.access import read_audit
+
+    with server.client() as http:
+        response = http.post(
+            "/api/v1/login",
+            json={"name": "vic", "password": "wrong password!"},
+            headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
+    assert response.status_code == 401
+    assert "secure" not in response.headers.get("set-cookie", "").lower()
+    failures = [e for e in read_audit(server_sm) if e.action == "login.failure"]
+    assert failures and failures[-1].client == "127.0.0.1", failures[-1]

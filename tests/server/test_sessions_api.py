@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -41,6 +42,22 @@ def error_of(response: httpx.Response) -> dict[str, str]:
     body = response.json()
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
     return body["error"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
+    """The module's server trusts forwarded headers from 127.0.0.1 only (a local TLS proxy)."""
+    running = start_server(
+        tmp_path_factory.mktemp("serve"),
+        module_database,
+        "--no-worker",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+    )
+    try:
+        yield running
+    finally:
+        stop_server(running)
 
 
 @pytest.fixture(scope="module")
@@ -295,8 +312,8 @@ def test_nul_and_control_characters_are_a_plain_401(server, users, payload):
 
 
 def test_the_cookie_is_secure_when_the_request_came_over_https(server, users):
-    """uvicorn trusts X-Forwarded-Proto from a proxy on 127.0.0.1 (its default): the request
-    is then HTTPS to the app, and the cookie must not travel over plain HTTP."""
+    """With --forwarded-allow-ips 127.0.0.1, X-Forwarded-Proto from there is trusted: the
+    request is then HTTPS to the app, and the cookie must not travel over plain HTTP."""
     with server.client() as http:  # from 127.0.0.1, like a local TLS proxy
         response = http.post(
             "/api/v1/login",

@@ -39,6 +39,10 @@ def serve(
     ] = False,
     ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Trust X-Forwarded-For/-Proto from these proxy addresses (comma list)."),
+    ] = None,
 ) -> None:
     """Run the REST API, with a drop-zone worker in the background unless --no-worker."""
     import uvicorn
@@ -62,6 +66,10 @@ def serve(
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        # off unless a proxy is named: otherwise any local process could pick the client
+        # address that login throttling and the audit log record
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
         log_level="info",
     )
