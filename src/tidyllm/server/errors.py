@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -47,6 +48,13 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
 def error_code(exc: BaseException) -> str:
     """``DomainNotFound`` -> ``domain_not_found``: stable, readable, no internals."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def error_responses(*documented: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A router's OpenAPI ``responses``: these statuses, each in the one error shape."""
+    from tidyllm.server.models import ErrorBody
+
+    return {status: {"model": ErrorBody, "description": text} for status, text in documented}
 
 
 def body(code: str, message: str, hint: str = "") -> dict[str, dict[str, str]]:

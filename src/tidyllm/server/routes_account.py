@@ -25,24 +25,21 @@ from tidyllm.access import (
 from tidyllm.access.audit import MAX_LIMIT
 from tidyllm.errors import AccessError
 from tidyllm.server.auth import ActorDep, AdminDep, SessionDep
+from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
     AuditEventOut,
-    ErrorBody,
     NewTokenOut,
     TokenCreate,
     TokenOut,
 )
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "Invalid request"),
-        (401, "Not authenticated"),
-        (403, "Role too low, or a cookie request without its CSRF token"),
-        (422, "Invalid request"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["account"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (400, "Invalid request"),
+    (401, "Not authenticated"),
+    (403, "Role too low, or a cookie request without its CSRF token"),
+    (422, "Invalid request"),
+)
+router = APIRouter(prefix="/api/v1", tags=["account"], responses=ERRORS)
 
 BIGINT_MAX = 2**63 - 1
 
@@ -77,7 +74,7 @@ async def tokens(sm: SessionDep, actor: ActorDep) -> list[TokenOut]:
 @router.delete(
     "/tokens/{token_id}",
     summary="Revoke one of your tokens (an admin: anyone's); it stops working at once",
-    responses={404: {"model": ErrorBody, "description": "No such token of yours"}},
+    responses=error_responses((404, "No such token of yours")),
 )
 async def revoke(
     token_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)], sm: SessionDep, actor: ActorDep

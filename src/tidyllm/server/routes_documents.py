@@ -29,20 +29,18 @@ from tidyllm.knowledge.documents import (
     show_document,
 )
 from tidyllm.server.auth import ActorDep, SessionDep
-from tidyllm.server.models import DocumentOut, DocumentPageOut, ErrorBody, ReindexOut
+from tidyllm.server.errors import error_responses
+from tidyllm.server.models import DocumentOut, DocumentPageOut, ReindexOut
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "Invalid request (a bad cursor or filter)"),
-        (401, "No valid token"),
-        (403, "Role too low"),
-        (404, "No such domain or document"),
-        (409, "Conflict"),
-        (422, "Invalid parameter"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["documents"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (400, "Invalid request (a bad cursor or filter)"),
+    (401, "No valid token"),
+    (403, "Role too low"),
+    (404, "No such domain or document"),
+    (409, "Conflict"),
+    (422, "Invalid parameter"),
+)
+router = APIRouter(prefix="/api/v1", tags=["documents"], responses=ERRORS)
 
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="A document id")]
 _FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")

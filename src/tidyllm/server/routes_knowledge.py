@@ -19,30 +19,27 @@ from tidyllm.knowledge.domains import (
 )
 from tidyllm.knowledge.search import search
 from tidyllm.server.auth import ActorDep, SessionDep
+from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
     AnswerOut,
     AskRequest,
     CitationOut,
     DomainCreate,
     DomainOut,
-    ErrorBody,
     HitOut,
     SearchRequest,
     SearchResponse,
 )
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "Invalid request"),
-        (401, "No valid token"),
-        (403, "Role too low"),
-        (404, "No such domain"),
-        (409, "Conflict"),
-        (422, "Invalid request body"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["knowledge"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (400, "Invalid request"),
+    (401, "No valid token"),
+    (403, "Role too low"),
+    (404, "No such domain"),
+    (409, "Conflict"),
+    (422, "Invalid request body"),
+)
+router = APIRouter(prefix="/api/v1", tags=["knowledge"], responses=ERRORS)
 
 
 def _domain_out(stats: DomainStats) -> DomainOut:

@@ -27,18 +27,16 @@ from tidyllm.server.auth import (
     client_address,
 )
 from tidyllm.server.errors import body as error_body
-from tidyllm.server.models import ErrorBody, LoginOut, LoginRequest, MeOut
+from tidyllm.server.errors import error_responses
+from tidyllm.server.models import LoginOut, LoginRequest, MeOut
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (401, "Wrong name or password, or not logged in"),
-        (403, "Missing or wrong CSRF token"),
-        (422, "Invalid request body"),
-        (429, "Too many failed logins for this name or from this address"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["session"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (401, "Wrong name or password, or not logged in"),
+    (403, "Missing or wrong CSRF token"),
+    (422, "Invalid request body"),
+    (429, "Too many failed logins for this name or from this address"),
+)
+router = APIRouter(prefix="/api/v1", tags=["session"], responses=ERRORS)
 
 
 def _throttled() -> JSONResponse:

@@ -18,8 +18,8 @@ from tidyllm.dropzones.api import INGEST_ZONE_PREFIX
 from tidyllm.errors import TidyLLMError
 from tidyllm.knowledge.uploads import check_editor, upload_file, upload_history
 from tidyllm.server.auth import ActorDep, SessionDep
+from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
-    ErrorBody,
     UploadEvent,
     UploadOut,
     UploadResponse,
@@ -27,18 +27,15 @@ from tidyllm.server.models import (
 )
 from tidyllm.server.streaming import BadUpload, MultipartBody, boundary_of, drain
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "Not a multipart upload, no file, or a refused name or type"),
-        (401, "No valid token"),
-        (403, "Role too low"),
-        (404, "No such domain or upload"),
-        (409, "A file of that name is still waiting"),
-        (413, "A file is larger than server.max_upload_bytes"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (400, "Not a multipart upload, no file, or a refused name or type"),
+    (401, "No valid token"),
+    (403, "Role too low"),
+    (404, "No such domain or upload"),
+    (409, "A file of that name is still waiting"),
+    (413, "A file is larger than server.max_upload_bytes"),
+)
+router = APIRouter(prefix="/api/v1", tags=["uploads"], responses=ERRORS)
 
 _BODY_DOC = {
     "requestBody": {

@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tidyllm.dropzones.api import MAX_FILE_ID, UnifiedDropZones
 from tidyllm.server.auth import ActorDep, SessionDep
+from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
-    ErrorBody,
     FileHistoryOut,
     LedgerEventOut,
     LedgerFileOut,
@@ -25,17 +25,14 @@ from tidyllm.server.models import (
     ZoneOut,
 )
 
-ERRORS = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (401, "No valid token"),
-        (403, "Role too low"),
-        (404, "No such zone or file"),
-        (409, "The file is not in a state that allows this"),
-        (422, "Invalid parameter"),
-    )
-}
-router = APIRouter(prefix="/api/v1", tags=["zones"], responses=ERRORS)  # type: ignore[arg-type]
+ERRORS = error_responses(
+    (401, "No valid token"),
+    (403, "Role too low"),
+    (404, "No such zone or file"),
+    (409, "The file is not in a state that allows this"),
+    (422, "Invalid parameter"),
+)
+router = APIRouter(prefix="/api/v1", tags=["zones"], responses=ERRORS)
 
 FileId = Annotated[int, Path(ge=1, le=MAX_FILE_ID, description="A ledger file id")]
 ZoneName = Annotated[str, Path(max_length=63, description="A zone name")]
