@@ -175,6 +175,11 @@ class DocumentNotFound(KnowledgeError, LookupError):
     """No document with this id in this domain (another domain's id is not found either)."""
 
 
+class ChatSessionNotFound(KnowledgeError, LookupError):
+    """No chat session with this id that the actor may use (another user's session, or one
+    of a domain not granted, is not found either)."""
+
+
 class InvalidCursor(KnowledgeError, ValueError):
     """A page cursor that this server did not hand out for this query (garbage or edited)."""
 

@@ -11,7 +11,7 @@ counted. Each step is a span of the question's trace.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,7 @@ def ask(
     mode: Mode = "hybrid",
     tuning: SearchSettings | None = None,
     actor: Actor | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Answer:
     """Answer ``question`` from ``domain`` with checked citations.
 
@@ -96,6 +97,8 @@ def ask(
     ``actor`` (None: the operator) must have a grant on the domain (as for :func:`search`).
     ``trace=False`` skips the MLflow trace; otherwise the trace is
     buffered (never sent on the answer's path) and ``Answer.trace_key`` names it.
+    ``progress`` is told each stage as it starts (``retrieving``, then ``answering``), so a
+    streamed answer (server-sent events) can show where a slow question is.
     """
     question = clean_query(question)
     if mode not in MODES:
@@ -106,6 +109,8 @@ def ask(
     handle = sm.llm()
     depth = max(k, EXTRACTIVE_DEPTH) if handle.provider == "extractive" else k
     recorder = QuestionTrace(question=question, domain=domain, provider=handle.provider)
+    tell = progress or (lambda stage: None)
+    tell("retrieving")
     with recorder.span("retrieve", inputs={"query": query, "k": depth, "mode": mode}) as span:
         result = search(
             sm, domain, query, k=depth, filters=filters, mode=mode, tuning=tuning, actor=actor
@@ -119,6 +124,7 @@ def ask(
         }
     if not result.hits:
         require_documents(sm, domain)  # an empty domain is not "Not found in the documents"
+    tell("answering")
     sources = number_sources(result.hits)
     query_vector = result.query_vector
     similarities = [h.dense_similarity for h in result.hits]

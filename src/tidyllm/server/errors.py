@@ -27,6 +27,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (errors.PermissionDenied, 403),
     (errors.DomainNotFound, 404),
     (errors.DocumentNotFound, 404),
+    (errors.ChatSessionNotFound, 404),
     (errors.OriginalNotKept, 404),
     (errors.ZoneNotFound, 404),
     (errors.LedgerFileNotFound, 404),
@@ -65,18 +66,34 @@ def status_of(exc: errors.TidyLLMError) -> int:
     return next(status for cls, status in STATUS if isinstance(exc, cls))
 
 
-async def _library_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, errors.TidyLLMError)
+def described(exc: BaseException, where: str) -> tuple[int, dict[str, dict[str, str]]]:
+    """The status and the one-shape body for ``exc``: a response, or an SSE ``error`` event
+    once a stream has started. 5xx causes go to the server log (redacted), never out."""
+    if not isinstance(exc, errors.TidyLLMError):
+        log.error("%s crashed: %s", where, redact(exc), exc_info=exc)
+        return 500, body("internal", "internal error; see the server log")
     status = status_of(exc)
     if status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, redact(exc))
+        log.error("%s failed: %s", where, redact(exc))
     message = redact(getattr(exc, "message", exc))  # AccessError keeps message and hint apart
     hint = redact(getattr(exc, "hint", ""))
-    return JSONResponse(body(error_code(exc), message, hint), status)
+    return status, body(error_code(exc), message, hint)
+
+
+async def _library_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.TidyLLMError)
+    status, content = described(exc, f"{request.method} {request.url.path}")
+    return JSONResponse(content, status)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's "error parsing the body" for a JSON body that is not UTF-8: a 422 like
+        # any other malformed JSON (the routes document 422 for bodies, not 400)
+        return JSONResponse(
+            body("invalid_request", "body: not UTF-8 JSON", "send a UTF-8 JSON body"), 422
+        )
     code = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed"}.get(
         exc.status_code, "http_error"
     )
@@ -98,8 +115,8 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("%s %s crashed: %s", request.method, request.url.path, redact(exc), exc_info=exc)
-    return JSONResponse(body("internal", "internal error; see the server log"), 500)
+    status, content = described(exc, f"{request.method} {request.url.path}")
+    return JSONResponse(content, status)
 
 
 def install(app: FastAPI) -> None:

@@ -75,6 +75,11 @@ class AskRequest(_Model):
     k: int = Field(default=5, ge=1, le=50)
     mode: Literal["hybrid", "dense", "text"] = "hybrid"
     filters: dict[str, str] = Field(default_factory=dict, max_length=32)
+    stream: bool = Field(
+        default=False,
+        description="Server-sent events (progress, answer, citations, done) instead of JSON; "
+        "the same as ?stream=true",
+    )
 
 
 class CitationOut(_Model):
@@ -266,3 +271,39 @@ class FileHistoryOut(_Model):
 
 class RetryOut(_Model):
     file_ids: list[int] = Field(description="The new ledger files, queued for processing")
+
+
+# -- chat sessions (routes_chat.py) ---------------------------------------------------------------
+
+
+class ChatCreate(_Model):
+    title: str | None = Field(
+        default=None, max_length=200, description="None: the first question becomes the title"
+    )
+
+
+class ChatOut(_Model):
+    id: str = Field(description="Use in /api/v1/chats/{id}/messages")
+    domain: str
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    messages: int = Field(description="Messages so far, questions and answers")
+
+
+class ChatTurnRequest(_Model):
+    question: str = Field(min_length=1, max_length=10_000)
+    k: int = Field(default=5, ge=1, le=50)
+
+
+class ChatMessageOut(_Model):
+    role: Literal["user", "assistant"]
+    content: str
+    retrieval_query: str | None = Field(description="What was searched for a question")
+    citations: list[CitationOut]
+    created_at: datetime
+
+
+class ChatTurnOut(AnswerOut):
+    session_id: str
+    retrieval_query: str = Field(description="The question as searched, after the rewrite")

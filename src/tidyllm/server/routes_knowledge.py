@@ -2,19 +2,28 @@
 
 The acting user goes to the library, which filters by grant: a domain the user was not
 granted answers exactly like a missing one (404, same body).
+
+``stream=true`` on ask answers with server-sent events (:mod:`tidyllm.server.sse`). The
+domain is checked before the stream starts, so a domain not granted (or still empty) is
+the usual JSON error with its status; a later failure is an ``error`` event.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from tidyllm.answering import ask
+from tidyllm.access import Actor
+from tidyllm.answering import Answer, Citation, ask
 from tidyllm.knowledge.domains import (
     DomainStats,
     create_domain,
     delete_domain,
     list_domains,
+    require_documents,
     show_domain,
 )
 from tidyllm.knowledge.search import search
@@ -30,6 +39,7 @@ from tidyllm.server.models import (
     SearchRequest,
     SearchResponse,
 )
+from tidyllm.server.sse import MEDIA_TYPE, Emit, event_stream
 
 ERRORS = error_responses(
     (400, "Invalid request"),
@@ -110,25 +120,89 @@ async def search_domain(
     return SearchResponse(domain=result.domain, query=result.query, mode=result.mode, hits=hits)
 
 
-@router.post("/domains/{name}/ask", summary="Answer a question with checked citations")
-async def ask_domain(name: str, body: AskRequest, sm: SessionDep, actor: ActorDep) -> AnswerOut:
-    answer = await run_in_threadpool(
-        lambda: ask(
-            sm, name, body.question, k=body.k, mode=body.mode, filters=body.filters, actor=actor
-        )
-    )
-    citations = [
+STREAM_DOC = (
+    "With stream=true: server-sent events, in order: `progress` {stage: retrieving}, "
+    "`progress` {stage: answering}, `answer` {text} (once or more; the text in order), "
+    "`citations` {citations, dropped}, `done` {found, provider, model}; a failure after the "
+    "stream started is one `error` event in the error shape, and the stream ends."
+)
+SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["event", "data"],
+}
+STREAMED = {
+    200: {
+        "description": "The answer (JSON), or with stream=true server-sent events",
+        # OpenAPI 3.1: the schema of a text/event-stream describes each event
+        "content": {MEDIA_TYPE: {"schema": SSE_EVENT}},
+    }
+}
+
+
+def citations_out(citations: Iterable[Citation]) -> list[CitationOut]:
+    return [
         CitationOut(
             number=c.number, source_uri=c.source_uri, title=c.title, page=c.page, quote=c.quote
         )
-        for c in answer.citations
+        for c in citations
     ]
+
+
+def answer_out(answer: Answer) -> AnswerOut:
     return AnswerOut(
         question=answer.question,
         text=answer.text,
         found=answer.found,
-        citations=citations,
+        citations=citations_out(answer.citations),
         dropped=len(answer.dropped),
         provider=answer.provider,
         model=answer.model,
+    )
+
+
+def _ask(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit | None = None) -> Answer:
+    progress = (lambda stage: emit("progress", {"stage": stage})) if emit else None
+    return ask(
+        sm,
+        name,
+        body.question,
+        k=body.k,
+        mode=body.mode,
+        filters=body.filters,
+        actor=actor,
+        progress=progress,
+    )
+
+
+def _stream_answer(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit) -> None:
+    """The events of one streamed answer. The answerers return the whole checked text at
+    once (citations are verified on the complete text), so it is one ``answer`` event."""
+    out = answer_out(_ask(sm, name, body, actor, emit))
+    emit("answer", {"text": out.text})
+    emit(
+        "citations", {"citations": [c.model_dump() for c in out.citations], "dropped": out.dropped}
+    )
+    emit("done", {"found": out.found, "provider": out.provider, "model": out.model})
+
+
+@router.post(
+    "/domains/{name}/ask",
+    summary="Answer a question with checked citations",
+    description=STREAM_DOC,
+    response_model=AnswerOut,
+    responses=STREAMED,
+)
+async def ask_domain(
+    name: str,
+    body: AskRequest,
+    sm: SessionDep,
+    actor: ActorDep,
+    stream: Annotated[bool, Query(description="Server-sent events instead of JSON")] = False,
+) -> Response | AnswerOut:
+    if not (stream or body.stream):
+        return answer_out(await run_in_threadpool(_ask, sm, name, body, actor))
+    await run_in_threadpool(lambda: require_documents(sm, name, actor=actor))
+    return event_stream(
+        lambda emit: _stream_answer(sm, name, body, actor, emit), where=f"POST ask {name!r}"
     )
