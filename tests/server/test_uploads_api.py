@@ -246,8 +246,14 @@ def test_a_name_still_waiting_is_a_409_and_the_first_file_stays(small, tokens):
         (b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nv\r\n--b--\r\n', None),
         (b'--b\r\nContent-Disposition: form-data; name="f"; filename="t.txt"\r\n\r\nab', None),
         (b"", None),
+        (b"--b\r\nTrue--b--\r\n", None),  # schemathesis: a parse error was a 500
+        (
+            b'--b\r\nContent-Disposition: form-data; name="f"; filename="t.txt"\r\n\r\n'
+            b"ab\r\n--b\r\nbad header\r\n",
+            None,
+        ),
     ],
-    ids=["json", "octets", "no-file-part", "truncated", "empty-body"],
+    ids=["json", "octets", "no-file-part", "truncated", "empty-body", "malformed", "bad-2nd"],
 )
 def test_bodies_that_are_not_a_complete_upload_are_400s(
     small, small_sm, tokens, content, content_type

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import anyio.from_thread
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tidyllm.errors import KnowledgeError, ObjectTooLarge
@@ -176,7 +177,13 @@ class MultipartBody:
                 "the upload ended before the multipart body was complete; nothing was stored",
                 hint="send the whole body, ending with the closing boundary",
             )
-        self.parser.write(chunk)
+        try:
+            self.parser.write(chunk)
+        except MultipartParseError as exc:
+            raise BadUpload(
+                "the multipart body is malformed; nothing more was stored",
+                hint="send the files as form fields, e.g. curl -F file=@report.pdf",
+            ) from exc
 
     async def _next_chunk(self) -> bytes:
         try:
