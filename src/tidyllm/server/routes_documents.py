@@ -114,7 +114,13 @@ async def document(
     "/domains/{name}/documents/{document_id}/original",
     summary="Download the original file (streamed)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        200: {
+            "description": "The original bytes, typed as extracted (HTML, XML, scripts: "
+            "application/octet-stream)",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
 )
 async def original(
     name: str, document_id: DocumentId, sm: SessionDep, actor: ActorDep
