@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,3 +84,30 @@ def stop_server(server: Server) -> int:
             server.process.kill()
             raise
     return server.process.returncode
+
+
+def error_of(response: httpx.Response) -> dict[str, str]:
+    """The body's one error object, after checking the body has exactly the error shape."""
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
+    return body["error"]
+
+
+def index_pages(sm, domain: str, pages: Sequence[str]) -> None:
+    """Create ``domain`` holding one text document ``mem://<domain>.txt`` with these pages."""
+    from tidyllm.extraction import ExtractedDocument, Page
+    from tidyllm.knowledge import create_domain
+    from tidyllm.knowledge.indexing import index_document
+
+    create_domain(sm, domain)
+    index_document(
+        sm,
+        domain=domain,
+        document=ExtractedDocument(
+            mime="text/plain", pages=tuple(Page(i + 1, t) for i, t in enumerate(pages))
+        ),
+        source_uri=f"mem://{domain}.txt",
+        version="1",
+        content_hash=domain,
+        title=f"{domain} report",
+    )

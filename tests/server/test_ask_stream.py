@@ -6,12 +6,10 @@ import json
 
 import httpx
 import pytest
-from server_helpers import Server
+from server_helpers import Server, error_of, index_pages
 
 from tidyllm.access import add_grant, add_user, create_token
-from tidyllm.extraction import ExtractedDocument, Page
 from tidyllm.knowledge import create_domain
-from tidyllm.knowledge.indexing import index_document
 
 PASSWORD = "correct horse battery staple"
 PAGES = (
@@ -28,20 +26,9 @@ def tokens(server_sm) -> dict[str, str]:
     for name in ("vic", "nod"):
         add_user(server_sm, name, "viewer", PASSWORD)
         out[name] = create_token(server_sm, name, "test").secret
-    for name in ("granted", "secret", "empty"):
-        create_domain(server_sm, name)
+    create_domain(server_sm, "empty")
     for name in ("granted", "secret"):
-        index_document(
-            server_sm,
-            domain=name,
-            document=ExtractedDocument(
-                mime="text/plain", pages=tuple(Page(i + 1, t) for i, t in enumerate(PAGES))
-            ),
-            source_uri=f"mem://{name}.txt",
-            version="1",
-            content_hash=name,
-            title=f"{name} report",
-        )
+        index_pages(server_sm, name, PAGES)
     add_grant(server_sm, "granted", user="vic")
     add_grant(server_sm, "empty", user="vic")
     return out
@@ -71,12 +58,6 @@ def stream(http: httpx.Client, domain: str, body: dict, **params: str) -> tuple:
             return r, events_of(r)
         r.read()
         return r, None
-
-
-def error_of(response: httpx.Response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 @pytest.mark.parametrize("how", ["query", "body"])

@@ -6,12 +6,9 @@ import uuid
 
 import httpx
 import pytest
-from server_helpers import Server
+from server_helpers import Server, error_of, index_pages
 
 from tidyllm.access import add_grant, add_user, create_token, read_audit, remove_grant
-from tidyllm.extraction import ExtractedDocument, Page
-from tidyllm.knowledge import create_domain
-from tidyllm.knowledge.indexing import index_document
 
 PASSWORD = "correct horse battery staple"
 PAGES = (
@@ -35,27 +32,10 @@ def tokens(server_sm) -> dict[str, str]:
         add_user(server_sm, name, role, PASSWORD)
         out[name] = create_token(server_sm, name, "test").secret
     for name in ("granted", "secret"):
-        create_domain(server_sm, name)
-        index_document(
-            server_sm,
-            domain=name,
-            document=ExtractedDocument(
-                mime="text/plain", pages=tuple(Page(i + 1, t) for i, t in enumerate(PAGES))
-            ),
-            source_uri=f"mem://{name}.txt",
-            version="1",
-            content_hash=name,
-            title=f"{name} report",
-        )
+        index_pages(server_sm, name, PAGES)
     for user in ("vic", "wes"):
         add_grant(server_sm, "granted", user=user, role="viewer")
     return out
-
-
-def error_of(response: httpx.Response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 def open_chat(http: httpx.Client, domain: str = "granted", **body: object) -> dict:

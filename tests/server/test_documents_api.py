@@ -12,6 +12,7 @@ import json
 import urllib.parse
 
 import pytest
+from server_helpers import error_of
 
 from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
@@ -60,12 +61,6 @@ def setup(server_sm) -> dict:
         title="Direct",
     )
     return {"tokens": tokens}
-
-
-def error_of(response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 def all_docs(server, token: str, domain: str = "docs", **params) -> list[dict]:

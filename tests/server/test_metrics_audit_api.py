@@ -8,7 +8,7 @@ import itertools
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from server_helpers import Server
+from server_helpers import Server, error_of
 
 from tidyllm.access import add_grant, add_user, create_token
 from tidyllm.extraction import ExtractedDocument, Page
@@ -37,12 +37,6 @@ def log_in(server: Server, name: str) -> tuple[str, str]:
     session, csrf = response.cookies[COOKIE], response.json()["user"]["csrf_token"]
     SECRETS.extend([session, csrf])
     return session, csrf
-
-
-def error_of(response: httpx.Response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from server_helpers import error_of, index_pages
 
 from tidyllm.access import Actor, add_grant, add_user, create_token, revoke_token
-from tidyllm.extraction import ExtractedDocument, Page
-from tidyllm.knowledge import create_domain
-from tidyllm.knowledge.indexing import index_document
 
 PASSWORD = "correct horse battery staple"
 TEXT = (
@@ -24,26 +22,10 @@ def tokens(server_sm) -> dict[str, str]:
         add_user(server_sm, name, role, PASSWORD)
         out[name] = create_token(server_sm, name, "test").secret
     for name in ("granted", "secret"):
-        create_domain(server_sm, name)
-        index_document(
-            server_sm,
-            domain=name,
-            document=ExtractedDocument(mime="text/plain", pages=(Page(1, TEXT),)),
-            source_uri=f"mem://{name}.txt",
-            version="1",
-            content_hash=name,
-            title=f"{name} report",
-        )
+        index_pages(server_sm, name, [TEXT])
     for user in ("eve", "vic"):
         add_grant(server_sm, "granted", user=user, role="viewer")
     return out
-
-
-def error_of(response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 def test_healthz_needs_no_token_and_every_response_has_the_security_headers(server):

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_helpers import Server, start_server, stop_server
+from server_helpers import Server, error_of, start_server, stop_server
 
 from tidyllm.access import add_user, create_token
 
@@ -36,12 +36,6 @@ def log_in(server: Server, name: str, password: str = PASSWORD) -> tuple[str, st
         response = http.post("/api/v1/login", json={"name": name, "password": password})
     assert response.status_code == 200, response.text
     return response.cookies[COOKIE], response.json()["user"]["csrf_token"]
-
-
-def error_of(response: httpx.Response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 @pytest.fixture(scope="module")

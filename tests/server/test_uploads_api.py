@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_helpers import Server, start_server, stop_server
+from server_helpers import Server, error_of, start_server, stop_server
 
 from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
@@ -79,13 +79,6 @@ def small_sm(small):
 @pytest.fixture(scope="module")
 def tokens(small_sm) -> dict[str, str]:
     return people(small_sm, ("up", "hidden"))
-
-
-def error_of(response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 def incoming(server: Server, domain: str) -> list[str]:

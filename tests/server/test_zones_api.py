@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from server_helpers import error_of
 
 from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
@@ -43,12 +44,6 @@ def setup(server_sm) -> dict:
     ids = process(server_sm, "ingest-fed", {"fed.txt": GOOD, "broken.pdf": BROKEN})
     hidden = process(server_sm, "ingest-hidden", {"memo.txt": GOOD, "bad.pdf": BROKEN})
     return {"tokens": tokens, "fed": ids, "hidden": hidden}
-
-
-def error_of(response) -> dict[str, str]:
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "hint"}, body
-    return body["error"]
 
 
 def test_an_admin_sees_every_zone_with_counts_by_state(server, setup):
