@@ -315,7 +315,7 @@ def _raw_upload_start(server: Server, token: str, name: str, total: int) -> sock
 
 
 def _wait_for_temp_then_gone(server: Server, domain: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # generous: a loaded machine may be slow to clean up
     while [p for p in incoming(server, domain) if ".tidyllm-tmp" in p]:
         assert time.monotonic() < deadline, incoming(server, domain)
         time.sleep(0.1)

@@ -39,6 +39,7 @@ from tidyllm.errors import (
     ObjectNotFound,
     ZoneNotFound,
 )
+from tidyllm.ids import MAX_ID
 from tidyllm.objectstore.keys import validate_key
 from tidyllm.settings.schema import ZoneSettings
 
@@ -46,7 +47,6 @@ INGEST_FOLDER = "ingest"
 INGEST_ZONE_PREFIX = "ingest-"
 OCR_PARSE_TIMEOUT = 600.0  # seconds a file may take to parse in an OCR ingest zone
 _ZONE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # ZoneSettings.name's pattern
-MAX_FILE_ID = 2**63 - 1  # files.id is a bigint: a larger id cannot exist
 
 
 def _in(zone: str | None) -> str:
@@ -466,7 +466,7 @@ class UnifiedDropZones:
 
     def _get(self, file_id: int) -> FileRow | None:
         """The row, or None (also for ids no bigint can hold, instead of an SQL error)."""
-        return self.ledger.get(file_id) if 1 <= file_id <= MAX_FILE_ID else None
+        return self.ledger.get(file_id) if 1 <= file_id <= MAX_ID else None
 
     def get(self, file_id: int, *, zone: str | None = None) -> FileRow:
         """The ledger row ``file_id`` (in ``zone`` when given)."""

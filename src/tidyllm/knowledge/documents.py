@@ -32,9 +32,9 @@ from tidyllm.errors import (
     ObjectNotFound,
     OriginalNotKept,
 )
+from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.domains import Domain, get_domain
 
-MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id cannot exist (and must not reach SQL)
 MAX_PAGE = 200
 MAX_FILTER_CHARS = 200
 READ_SIZE = 1024 * 1024  # bytes per chunk when streaming an original

@@ -23,10 +23,10 @@ from typing import Any, BinaryIO, Protocol
 from tidyllm.access.actor import Actor, acting
 from tidyllm.access.audit import record
 from tidyllm.errors import (
-    DomainNotFound,
     DropZoneError,
     InvalidKey,
     KnowledgeError,
+    LedgerFileNotFound,
     ObjectExists,
     ObjectNotFound,
     TidyLLMError,
@@ -43,7 +43,6 @@ from tidyllm.knowledge.domains import get_domain
 from tidyllm.objectstore.keys import validate_key
 
 UPLOAD_PREFIX = "upload/"  # keys of uploaded files in a domain's ingest zone
-MAX_FILE_ID = 2**63 - 1
 HEAD_BYTES = 64 * 1024  # what type detection looks at (as the extraction layer's sniff)
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$", re.I)
 
@@ -217,24 +216,14 @@ def _as_stream(data: Peekable) -> BinaryIO:
 def upload_history(sm: Any, file_id: int, *, actor: Actor | None = None) -> dict[str, Any]:
     """An upload's ledger row and events, if the actor may see its domain.
 
-    A file of a domain the actor was not granted is :class:`UploadNotFound`, exactly
-    like an id that does not exist. Files of declared (non-domain) zones: admins only.
+    The drop zones' own grant check decides (:meth:`UnifiedDropZones.history`): a file
+    of a domain the actor was not granted is :class:`UploadNotFound`, exactly like an
+    id that does not exist. Files of declared (non-domain) zones: admins only.
     """
-    from tidyllm.dropzones.api import INGEST_ZONE_PREFIX, UnifiedDropZones
+    from tidyllm.dropzones.api import UnifiedDropZones
 
-    zones = UnifiedDropZones(sm)
-    missing = UploadNotFound(f"no upload with id {file_id}")
-    if not 1 <= file_id <= MAX_FILE_ID:  # files.id is a bigint: no SQL error for the rest
-        raise missing
-    row = zones.ledger.get(file_id)
-    if row is None:
-        raise missing
-    if row.zone.startswith(INGEST_ZONE_PREFIX):
-        try:
-            with sm.connection() as conn:
-                get_domain(conn, row.zone[len(INGEST_ZONE_PREFIX) :], actor=actor)
-        except DomainNotFound:
-            raise missing from None
-    elif acting(actor).role != "admin":
-        raise missing
-    return zones.history(file_id)[0]
+    checked = None if acting(actor).is_admin else actor
+    try:
+        return UnifiedDropZones(sm).history(file_id, actor=checked)[0]
+    except LedgerFileNotFound:
+        raise UploadNotFound(f"no upload with id {file_id}") from None

@@ -24,6 +24,7 @@ from tidyllm.access import (
 )
 from tidyllm.access.audit import MAX_LIMIT
 from tidyllm.errors import AccessError
+from tidyllm.ids import MAX_ID
 from tidyllm.server.auth import ActorDep, AdminDep, SessionDep
 from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
@@ -40,8 +41,6 @@ ERRORS = error_responses(
     (422, "Invalid request"),
 )
 router = APIRouter(prefix="/api/v1", tags=["account"], responses=ERRORS)
-
-BIGINT_MAX = 2**63 - 1
 
 
 def _token_out(info: TokenInfo) -> TokenOut:
@@ -77,7 +76,7 @@ async def tokens(sm: SessionDep, actor: ActorDep) -> list[TokenOut]:
     responses=error_responses((404, "No such token of yours")),
 )
 async def revoke(
-    token_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)], sm: SessionDep, actor: ActorDep
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)], sm: SessionDep, actor: ActorDep
 ) -> TokenOut:
     try:
         info = await run_in_threadpool(lambda: revoke_token(sm, token_id, actor=actor))

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.documents import (
     MAX_FILTER_CHARS,
-    MAX_ID,
     MAX_PAGE,
     DocumentInfo,
     delete_document,

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
-from tidyllm.dropzones.api import MAX_FILE_ID, UnifiedDropZones
+from tidyllm.dropzones.api import UnifiedDropZones
+from tidyllm.ids import MAX_ID
 from tidyllm.server.auth import ActorDep, SessionDep
 from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
@@ -34,7 +35,7 @@ ERRORS = error_responses(
 )
 router = APIRouter(prefix="/api/v1", tags=["zones"], responses=ERRORS)
 
-FileId = Annotated[int, Path(ge=1, le=MAX_FILE_ID, description="A ledger file id")]
+FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="A ledger file id")]
 ZoneName = Annotated[str, Path(max_length=63, description="A zone name")]
 
 
