@@ -8,6 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
+
+from server_helpers import Server, start_server, stop_server
 
 from services import EmbeddedPostgres, MlflowServer, MotoS3, fresh_database
 
@@ -25,4 +28,13 @@ def private_database(prefix: str) -> Iterator[tuple[Path, str]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["EmbeddedPostgres", "MlflowServer", "MotoS3", "fresh_database", "private_database"]
+__all__ = [
+    "EmbeddedPostgres",
+    "MlflowServer",
+    "MotoS3",
+    "Server",
+    "fresh_database",
+    "private_database",
+    "start_server",
+    "stop_server",
+]
