@@ -31,6 +31,7 @@ from tidyllm.server.routes_knowledge import router as knowledge_router
 from tidyllm.server.routes_session import router as session_router
 from tidyllm.server.routes_uploads import router as uploads_router
 from tidyllm.server.routes_zones import router as zones_router
+from tidyllm.web import mount as mount_web
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def create_app(sm: Any | None = None, *, worker: bool | None = None) -> FastAPI:
     app.include_router(session_router)
     app.include_router(account_router)
     app.include_router(metrics_router)
+    mount_web(app)
     app.state.metrics = HttpMetrics(lambda: app.state.sm)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
