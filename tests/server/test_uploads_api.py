@@ -18,9 +18,12 @@ from server_helpers import Server, error_of, start_server, stop_server
 from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.dropzones.detect import STALE_TMP_SECONDS
+from tidyllm.errors import SettingsError
 from tidyllm.knowledge import create_domain
+from tidyllm.settings import load_settings
 
 LIMIT = 4096
+IDLE = 3  # server.upload_idle_seconds of the small server
 PASSWORD = "correct horse battery staple"
 PROGRESS_BOUND = 180.0  # seconds with no state change before a poll gives up
 FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
@@ -29,18 +32,31 @@ if not FED_PDF.exists():  # the corpus lives next to the checkout: ../shared/cor
 TEXT = b"Our fieldwork ended in March 2015.\n"
 
 
-def start_with(tmp: Path, database_url: str, *args: str, limit: int | None = None) -> Server:
-    """A server, with ``server.max_upload_bytes`` set through the environment if given."""
-    saved = os.environ.get("TIDYLLM_SERVER__MAX_UPLOAD_BYTES")
-    if limit is not None:
-        os.environ["TIDYLLM_SERVER__MAX_UPLOAD_BYTES"] = str(limit)
+def start_with(
+    tmp: Path,
+    database_url: str,
+    *args: str,
+    limit: int | None = None,
+    idle: float | None = None,
+) -> Server:
+    """A server, with ``server.max_upload_bytes`` and ``server.upload_idle_seconds`` set
+    through the environment if given."""
+    wanted = {
+        "TIDYLLM_SERVER__MAX_UPLOAD_BYTES": limit,
+        "TIDYLLM_SERVER__UPLOAD_IDLE_SECONDS": idle,
+    }
+    saved = {name: os.environ.get(name) for name in wanted}
+    for name, value in wanted.items():
+        if value is not None:
+            os.environ[name] = str(value)
     try:
         return start_server(tmp, database_url, *args)
     finally:
-        if saved is None:
-            os.environ.pop("TIDYLLM_SERVER__MAX_UPLOAD_BYTES", None)
-        else:
-            os.environ["TIDYLLM_SERVER__MAX_UPLOAD_BYTES"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def people(sm, domains: tuple[str, ...]) -> dict[str, str]:
@@ -58,9 +74,9 @@ def people(sm, domains: tuple[str, ...]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, module_database) -> Iterator[Server]:
-    """A server without a worker and a 4096-byte upload limit."""
+    """A server without a worker, a 4096-byte upload limit and a short upload idle time."""
     running = start_with(
-        tmp_path_factory.mktemp("small"), module_database, "--no-worker", limit=LIMIT
+        tmp_path_factory.mktemp("small"), module_database, "--no-worker", limit=LIMIT, idle=IDLE
     )
     try:
         yield running
@@ -293,14 +309,18 @@ def test_an_upload_id_of_a_hidden_domain_is_a_404_like_a_missing_id(small, token
         assert http.get("/api/v1/uploads/x").status_code == 422
 
 
-def _raw_upload_start(server: Server, token: str, name: str, total: int) -> socket.socket:
-    """Send the headers and the first part of a body announcing ``total`` file bytes."""
+def _raw_upload_start(
+    server: Server, token: str, name: str, total: int, sent: int | None = None
+) -> socket.socket:
+    """Send the headers and the first ``sent`` (default: half) of a body announcing
+    ``total`` file bytes; ``sent=-1``: the HTTP headers only, not a byte of the body."""
     head = (
         f'--b\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'
     ).encode()
     length = len(head) + total + len(b"\r\n--b--\r\n")
     port = int(server.url.rsplit(":", 1)[1])
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sent = total // 2 if sent is None else sent
     sock.sendall(
         (
             f"POST /api/v1/domains/up/uploads HTTP/1.1\r\nHost: x\r\n"
@@ -308,10 +328,18 @@ def _raw_upload_start(server: Server, token: str, name: str, total: int) -> sock
             "Content-Type: multipart/form-data; boundary=b\r\n"
             f"Content-Length: {length}\r\n\r\n"
         ).encode()
-        + head
-        + b"x" * (total // 2)
+        + (head + b"x" * sent if sent >= 0 else b"")
     )
     return sock
+
+
+def _read_to_close(sock: socket.socket, bound: float) -> bytes:
+    """Everything the server sends until it closes the connection (within ``bound`` s)."""
+    sock.settimeout(bound)
+    out = b""
+    while chunk := sock.recv(65536):  # socket.timeout (an error) if it is never closed
+        out += chunk
+    return out
 
 
 def _wait_for_temp_then_gone(server: Server, domain: str) -> None:
@@ -331,6 +359,75 @@ def test_a_client_that_disconnects_mid_body_leaves_nothing(small, small_sm, toke
     assert set(incoming(small, "up")) == before
     assert ledger_rows(small_sm, "up") == rows
     assert_alive(small)
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "code"),
+    [(-1, 408, "upload_timed_out"), (None, 408, "upload_timed_out"), (LIMIT + 100, 413, None)],
+    ids=["headers-only", "mid-file", "over-the-limit"],
+)
+def test_a_client_that_stops_sending_is_answered_and_closed_at_the_idle_timeout(
+    small, small_sm, tokens, sent, status, code
+):
+    """The client sends the headers and part of the body, then nothing (it keeps the
+    connection open): after server.upload_idle_seconds it gets the error in the one
+    shape and a closed connection; nothing is stored; the server served others meanwhile.
+    (over-the-limit: the 413 is decided mid-stream, then waits at most the idle time for
+    the unread rest before going out.)"""
+    name = f"stalled-{sent}.txt"
+    rows = ledger_rows(small_sm, "up")
+    before = set(incoming(small, "up"))
+    started = time.monotonic()
+    sock = _raw_upload_start(small, tokens["eve"], name, 4 * LIMIT if sent else LIMIT, sent)
+    try:
+        during = post_files(small, tokens["eve"], "up", {"file": (f"during-{sent}.txt", TEXT, "")})
+        assert during.status_code == 201, during.text
+        answer = _read_to_close(sock, 120)
+    finally:
+        sock.close()
+    waited = time.monotonic() - started
+    assert IDLE - 0.5 <= waited < 90, waited
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} "), answer[:500]
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    assert headers["content-type"] == "application/json"
+    error = error_of(httpx.Response(status, content=payload, headers=headers))
+    if code:
+        assert error["code"] == code and headers["connection"] == "close"
+        assert f"{IDLE} seconds" in error["message"] and "nothing was stored" in error["message"]
+        assert "server.upload_idle_seconds" in error["hint"]
+    _wait_for_temp_then_gone(small, "up")
+    assert set(incoming(small, "up")) == before | {f"upload/during-{sent}.txt"}
+    assert ledger_rows(small_sm, "up") == rows + 1  # the upload made during the stall
+    if sent != -1:  # a file had begun: its refusal is audited, with the reason
+        refused = [e for e in read_audit(small_sm) if e.action == "upload.refuse"]
+        expected = "UploadTimedOut" if code else "UploadTooLarge"
+        assert refused[-1].detail["error"] == expected, refused[-1]
+    after = post_files(small, tokens["eve"], "up", {"file": (f"after-{sent}.txt", TEXT, "")})
+    assert after.status_code == 201, after.text
+    assert_alive(small)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "0.5", "3601", "1e12", "inf", "nan", "soon"])
+def test_hostile_upload_idle_seconds_are_clear_settings_errors(tmp_path, value):
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={"TIDYLLM_SERVER__UPLOAD_IDLE_SECONDS": value})
+    message = str(info.value)
+    assert (
+        "server.upload_idle_seconds" in message and "TIDYLLM_SERVER__UPLOAD_IDLE_SECONDS" in message
+    )
+    settings_file = tmp_path / "tidyllm.yaml"
+    settings_file.write_text(f"server:\n  upload_idle_seconds: {value}\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_file=settings_file, environ={})
+    assert "server.upload_idle_seconds" in str(info.value) and "tidyllm.yaml" in str(info.value)
+
+
+def test_upload_idle_seconds_defaults_to_a_minute_and_takes_fractions():
+    assert load_settings(environ={}).settings.server.upload_idle_seconds == 60
+    loaded = load_settings(environ={"TIDYLLM_SERVER__UPLOAD_IDLE_SECONDS": "2.5"})
+    assert loaded.settings.server.upload_idle_seconds == 2.5
 
 
 def _rss_kib(pid: int) -> int:

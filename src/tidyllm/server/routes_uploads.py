@@ -3,7 +3,8 @@
 The body is never read here: :mod:`tidyllm.server.streaming` parses it chunk by chunk
 in the worker thread that runs :func:`tidyllm.knowledge.uploads.upload_file`, so a
 file is never whole in memory or on a temp disk, and the size limit holds while it
-streams. 201 means every file is in the ledger and the object store.
+streams. 201 means every file is in the ledger and the object store. A client that
+stops sending for ``server.upload_idle_seconds`` gets a 408 and its connection closed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tidyllm.access import Actor
@@ -18,20 +20,27 @@ from tidyllm.dropzones.api import INGEST_ZONE_PREFIX
 from tidyllm.errors import TidyLLMError
 from tidyllm.knowledge.uploads import check_editor, upload_file, upload_history
 from tidyllm.server.auth import ActorDep, SessionDep
-from tidyllm.server.errors import error_responses
+from tidyllm.server.errors import described, error_responses
 from tidyllm.server.models import (
     UploadEvent,
     UploadOut,
     UploadResponse,
     UploadState,
 )
-from tidyllm.server.streaming import BadUpload, MultipartBody, boundary_of, drain
+from tidyllm.server.streaming import (
+    BadUpload,
+    MultipartBody,
+    UploadTimedOut,
+    boundary_of,
+    drain,
+)
 
 ERRORS = error_responses(
     (400, "Not a multipart upload, no file, or a refused name or type"),
     (401, "No valid token"),
     (403, "Role too low"),
     (404, "No such domain or upload"),
+    (408, "The client stopped sending for server.upload_idle_seconds (connection closed)"),
     (409, "A file of that name is still waiting"),
     (413, "A file is larger than server.max_upload_bytes"),
 )
@@ -83,18 +92,29 @@ def _out(up: Any) -> UploadOut:
 @router.post(
     "/domains/{name}/uploads",
     status_code=201,
+    response_model=UploadResponse,
     summary="Upload files into a domain (editor), streamed",
     openapi_extra=_BODY_DOC,
 )
-async def upload(name: str, request: Request, sm: SessionDep, actor: ActorDep) -> UploadResponse:
+async def upload(
+    name: str, request: Request, sm: SessionDep, actor: ActorDep
+) -> UploadResponse | JSONResponse:
     boundary = boundary_of(request.headers.get("content-type"))
-    limit = sm.settings.server.max_upload_bytes
-    body = MultipartBody(request.stream(), boundary, limit)
+    settings = sm.settings.server
+    body = MultipartBody(
+        request.stream(), boundary, settings.max_upload_bytes, settings.upload_idle_seconds
+    )
     client = request.client.host if request.client else None
     try:
         files = await run_in_threadpool(_receive, sm, name, body, actor, client)
+    except UploadTimedOut as exc:
+        # the one error shape, as a 408; closing the connection frees it for good (the
+        # body's unread rest would otherwise keep it half-used until the client gives up)
+        _, content = described(exc, f"{request.method} {request.url.path}")
+        return JSONResponse(content, 408, headers={"Connection": "close"})
     except TidyLLMError:
-        await drain(body.chunks)  # the rest, so the client gets the error, not a reset
+        # the rest, so the client gets the error, not a reset
+        await drain(body.chunks, settings.upload_idle_seconds)
         raise
     return UploadResponse(files=files)
 

@@ -9,8 +9,11 @@ At most one network chunk (plus the bytes kept for type detection) is held at a 
 the client is only read as fast as the object store writes, which is the backpressure.
 
 A file larger than ``limit`` raises :class:`UploadTooLarge` from ``read()`` while
-streaming, a client that goes away raises :class:`UploadAborted`; either way the
-object store's writer sees the exception and removes its partial temp object.
+streaming, a client that goes away raises :class:`UploadAborted`, and a client that
+sends nothing for ``idle`` seconds (``server.upload_idle_seconds``) raises
+:class:`UploadTimedOut`; either way the object store's writer sees the exception and
+removes its partial temp object. The idle clock runs only while the server waits for
+the client: time the server spends writing a chunk does not count against it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import anyio
 import anyio.from_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -45,6 +49,10 @@ class UploadTooLarge(ObjectTooLarge):
 
 class UploadAborted(BadUpload):
     """The client stopped sending before the body was complete."""
+
+
+class UploadTimedOut(UploadAborted):
+    """The client sent nothing for ``server.upload_idle_seconds`` (answered 408, closed)."""
 
 
 def boundary_of(content_type: str | None) -> bytes:
@@ -94,9 +102,12 @@ class FilePart:
 class MultipartBody:
     """The request body as a sequence of :class:`FilePart` (:meth:`next_file`)."""
 
-    def __init__(self, chunks: AsyncIterator[bytes], boundary: bytes, limit: int) -> None:
+    def __init__(
+        self, chunks: AsyncIterator[bytes], boundary: bytes, limit: int, idle: float
+    ) -> None:
         self.chunks = chunks
         self.limit = limit
+        self.idle = idle  # seconds to wait for each network chunk
         self.finished = False
         self.current: FilePart | None = None
         self.started: list[FilePart] = []
@@ -188,11 +199,18 @@ class MultipartBody:
     async def _next_chunk(self) -> bytes:
         try:
             while True:
-                chunk = await self.chunks.__anext__()
+                with anyio.fail_after(self.idle):
+                    chunk = await self.chunks.__anext__()
                 if chunk:
                     return chunk
         except StopAsyncIteration:
             return b""
+        except TimeoutError:
+            raise UploadTimedOut(
+                f"the client sent nothing for {self.idle:g} seconds in the middle of the "
+                "upload; the connection is closed and nothing was stored",
+                hint="send the body without pausing, or raise server.upload_idle_seconds",
+            ) from None
         except Exception as exc:  # starlette's ClientDisconnect and the like
             raise UploadAborted("the client went away during the upload") from exc
 
@@ -210,18 +228,21 @@ class MultipartBody:
         return self.started[self.handed - 1]
 
 
-async def drain(chunks: AsyncIterator[bytes], limit: int = DRAIN_BYTES) -> None:
+async def drain(chunks: AsyncIterator[bytes], idle: float, limit: int = DRAIN_BYTES) -> None:
     """Read and drop the rest of a refused body, up to ``limit`` bytes.
 
     A client that is still sending when the server answers and closes often gets a
     connection reset instead of the answer; reading on (boundedly) lets it see the
-    413 or 400. Past ``limit`` the connection is closed anyway.
+    413 or 400. Past ``limit`` bytes, or after ``idle`` seconds without a chunk, the
+    answer goes out anyway.
     """
     seen = 0
     try:
-        async for chunk in chunks:
+        while seen <= limit:
+            with anyio.move_on_after(idle) as waited:
+                chunk = await chunks.__anext__()
+            if waited.cancelled_caught:
+                return  # the client stopped sending
             seen += len(chunk)
-            if seen > limit:
-                return
-    except Exception:  # the client went away, or the stream was already consumed
+    except Exception:  # the end, the client went away, or the stream was already consumed
         return

@@ -147,6 +147,15 @@ class ServerSettings(_Section):
             "Largest file one upload may carry, in bytes (refused with 413 while streaming)"
         ),
     )
+    upload_idle_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description=(
+            "Seconds (1 to 3600) an upload may wait for the client's next bytes; a client that "
+            "stops sending gets a 408, its connection is closed and nothing is stored"
+        ),
+    )
 
 
 class ZoneSettings(_Section):
