@@ -4,15 +4,16 @@ A real server runs with every secret setting holding a canary, each from a diffe
 source: the database password inside the database URL and (``secret:NAME``) in the
 encrypted credential store, the LLM API key from the environment and inside the LLM
 endpoint URL, the embedder API key through ``TIDYLLM_SECRET_<NAME>``, ``web.api_token``
-from the environment, the AWS secret key read by boto3's chain (the object store on the moto
-server, probed by readiness), the MLflow password inside an unreachable tracking URI, MLflow's token and
-password variables, and the credential store's master key itself. The server starts,
-then every kind of response is collected: health and readiness (a service down, said
-without its settings), the OpenAPI schema, the docs page, the web pages, 401, 404,
-405, 422, 400, 503 from an unreachable LLM, stored and refused uploads, search, metrics
-and the audit. No canary in any of them, in any header, in the server's DEBUG log, or
-in any file the server wrote (tests/security/test_canary_secrets.py: the library and
-CLI side; tests/server/test_metrics_audit_api.py: passwords, session ids and tokens).
+from the environment, the AWS secret key read by boto3's chain (the object store on the
+moto server, probed by readiness), the MLflow password inside an unreachable tracking
+URI, MLflow's token and password variables, and the credential store's master key
+itself. The server starts, then every kind of response is collected: health and
+readiness (a service down, said without its settings), the OpenAPI schema, the docs
+page, the web pages, 401, 404, 405, 422, 400, 503 from an unreachable LLM, stored and
+refused uploads, search, metrics and the audit. No canary in any of them, in any
+header, in the server's DEBUG log, or in any file the server wrote
+(tests/security/test_canary_secrets.py: the library and CLI side;
+tests/server/test_metrics_audit_api.py: passwords, session ids and tokens).
 """
 
 from __future__ import annotations
