@@ -7,6 +7,15 @@ ledger's numbers (files by zone and state, queue depth, processing time) are rea
 PostgreSQL at scrape time by a custom collector, so every server process reports the same
 truth whoever processed the files. Each app has its own registry (no global state).
 
+Under ``serve --workers N`` each request lands in one of N processes, and a scrape in one
+of them. There the HTTP instruments use prometheus-client's multiprocess mode: ``serve``
+points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh private directory before the server
+processes start (the variable must be set before prometheus-client is imported, which
+it is in each freshly spawned process), every process writes its counts to its own
+files there, and ``/metrics`` sums them with a ``MultiProcessCollector``, so any process
+answers with the totals of all of them. The ledger collector still runs in the scraping
+process only (its numbers are the database's, not a process's).
+
 ``/metrics`` needs an admin (bearer token or session): the issue leaves ``/healthz`` as
 the only unauthenticated route, and zone names and traffic are not for everyone.
 """
@@ -14,6 +23,7 @@ the only unauthenticated route, and zone names and traffic are not for everyone.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +32,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +44,8 @@ from tidyllm.server.models import ErrorBody
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Where prometheus-client's multiprocess mode keeps each process's values (set by serve).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PROCESSING_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 
 _FILES = "SELECT zone, state, count(*) FROM files GROUP BY zone, state ORDER BY zone, state"
@@ -51,28 +64,37 @@ _PROCESSING = (
 
 
 class HttpMetrics:
-    """The per-app registry and the HTTP-side instruments."""
+    """The per-app registry and the HTTP-side instruments.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (``serve --workers N`` sets it), the
+    instruments live in a registry that is never exposed (their values are in the
+    directory's files) and the exposed one sums the files of every process.
+    """
 
     def __init__(self, sm_of: Callable[[], Any]) -> None:
         self.registry = CollectorRegistry()
+        shared = os.environ.get(MULTIPROC_ENV)
+        instruments = CollectorRegistry() if shared else self.registry
+        if shared:
+            MultiProcessCollector(self.registry, path=shared)
         self.requests = Counter(
             "tidyllm_http_requests",
             "HTTP requests by method, route template and status",
             ("method", "route", "status"),
-            registry=self.registry,
+            registry=instruments,
         )
         self.latency = Histogram(
             "tidyllm_http_request_duration_seconds",
             "HTTP request latency by method and route template",
             ("method", "route"),
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=instruments,
         )
         self.ask_latency = Histogram(
             "tidyllm_ask_duration_seconds",
             "Latency of successful asks (question to answer with citations)",
             buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            registry=instruments,
         )
         self.registry.register(LedgerCollector(sm_of))
 
