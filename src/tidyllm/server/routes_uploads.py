@@ -40,7 +40,6 @@ ERRORS = error_responses(
     (401, "No valid token"),
     (403, "Role too low"),
     (404, "No such domain or upload"),
-    (408, "The client stopped sending for server.upload_idle_seconds (connection closed)"),
     (409, "A file of that name is still waiting"),
     (413, "A file is larger than server.max_upload_bytes"),
 )
@@ -93,6 +92,9 @@ def _out(up: Any) -> UploadOut:
     "/domains/{name}/uploads",
     status_code=201,
     response_model=UploadResponse,
+    responses=error_responses(
+        (408, "The client sent nothing for server.upload_idle_seconds (connection closed)")
+    ),
     summary="Upload files into a domain (editor), streamed",
     openapi_extra=_BODY_DOC,
 )
