@@ -1,0 +1,106 @@
+"""Shared steps of the browser tests: log in, watch for dialogs and CSP violations,
+screenshots at both widths, and the axe-core accessibility check."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
+PASSWORD = "correct horse battery staple"
+WAIT_MS = 60_000  # a busy CI machine runs the whole suite twice at once
+
+
+class Watched:
+    """A browser context and page whose dialogs, console errors and failed requests are
+    recorded: a test asserts on them at the end (an XSS would open a dialog)."""
+
+    def __init__(self, browser: Any, base_url: str, width: str = "wide") -> None:
+        w, h = WIDTHS[width]
+        self.context = browser.new_context(
+            base_url=base_url, viewport={"width": w, "height": h}, accept_downloads=True
+        )
+        self.context.set_default_timeout(WAIT_MS)
+        self.page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.console_errors: list[str] = []
+        self.page.on("dialog", self._dialog)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
+        self.confirm_next = False
+
+    def _dialog(self, dialog: Any) -> None:
+        if dialog.type == "confirm" and self.confirm_next:
+            self.confirm_next = False
+            dialog.accept()
+            return
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def csp_violations(self) -> list[str]:
+        return [m for m in self.console_errors if "Content Security Policy" in m]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def log_in(page: Any, name: str, password: str = PASSWORD, next_path: str = "") -> None:
+    """Fill and send the log-in form (the page must be the log-in page or go there)."""
+    if "/login" not in page.url:
+        page.goto("/login" + (f"?next={next_path}" if next_path else ""))
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """The page now, at both widths, under tests/web/artifacts/ (written atomically:
+    two CI runs of the suite may write the same names at once)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    original = page.viewport_size
+    for label, (w, h) in WIDTHS.items():
+        page.set_viewport_size({"width": w, "height": h})
+        data = page.screenshot(full_page=True)
+        target = ARTIFACTS / f"{name}-{label}.png"
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    page.set_viewport_size(original)
+
+
+def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = results.response.get("violations", [])
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n.get("target")) for n in v.get("nodes", [])[:3])
+        for v in found
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def path_of(url: str) -> str:
+    """``/x?y`` of a full URL."""
+    return re.sub(r"^https?://[^/]+", "", url)
