@@ -148,6 +148,7 @@ def test_a_user_sees_only_the_domains_they_were_granted(tab: Watched, web_server
         .inner_text()
         .startswith("knowledge domain 'nosuch' does not exist")
     )
+    assert page.get_by_role("button", name="Log out").count() == 1  # still logged in
     screenshot(page, "error-404")
     assert serious_accessibility_violations(page) == []
 

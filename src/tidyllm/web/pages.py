@@ -151,7 +151,21 @@ async def login_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(target, 303)
 
 
+async def _logged_in(request: Request) -> Viewer | None:
+    """The page's user if the session is live (the error page's menu), else None."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    try:
+        actor = await run_in_threadpool(authenticate_session, request.app.state.sm, session_id)
+    except TidyLLMError:
+        return None
+    return Viewer(actor, session_id)
+
+
 async def page_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PageError)
-    template = "_error.html" if is_htmx(request) else "error.html"
-    return render(request, template, exc.status, error=exc, user=None)
+    if is_htmx(request):
+        return render(request, "_error.html", exc.status, error=exc, user=None)
+    user = await _logged_in(request)
+    return render(request, "error.html", exc.status, error=exc, user=user)

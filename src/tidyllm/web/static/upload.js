@@ -1,6 +1,7 @@
 // TidyLLM upload page: each chosen (or dropped) file is posted on its own to the API's
-// streamed upload route with XMLHttpRequest, so its progress bar follows the bytes sent;
-// once stored, its processing state is an htmx fragment that polls the ledger every 2 s.
+// streamed upload route with XMLHttpRequest, one file after the other, so its progress bar
+// follows the bytes sent; once stored, its processing state is an htmx fragment that polls
+// the ledger every 2 s.
 // Every text from the user or the server is set with textContent, never as HTML.
 (function () {
   "use strict";
@@ -41,6 +42,19 @@
     window.htmx.process(state);
   }
 
+  var queue = [];
+  var busy = false;
+
+  function pump() {
+    if (busy || !queue.length) return;
+    busy = true;
+    var next = queue.shift();
+    next(function () {
+      busy = false;
+      pump();
+    });
+  }
+
   function send(file, domain) {
     counter += 1;
     var id = "up-" + counter;
@@ -62,6 +76,13 @@
     list.prepend(item);
     if (empty) empty.hidden = true;
 
+    queue.push(function (finished) {
+      transfer(file, domain, item, bar, percent, finished);
+    });
+    pump();
+  }
+
+  function transfer(file, domain, item, bar, percent, finished) {
     var body = new FormData();
     body.append("file", file, file.name);
     var xhr = new XMLHttpRequest();
@@ -74,6 +95,7 @@
       bar.value = done;
       percent.textContent = done + "%";
     });
+    xhr.addEventListener("loadend", finished);
     xhr.addEventListener("load", function () {
       var data = xhr.response || {};
       if (xhr.status === 201 && data.files && data.files.length) {
@@ -106,6 +128,13 @@
     }
     sendAll(input.files);
     input.value = "";
+  });
+
+  // a file dropped beside the box must not make the browser leave the page
+  ["dragover", "drop"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      event.preventDefault();
+    });
   });
 
   if (drop) {
