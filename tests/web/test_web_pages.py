@@ -101,8 +101,12 @@ def test_every_page_sends_a_browser_without_a_session_to_the_log_in_page(tab: Wa
     for path in ("/", "/domains", "/domains/reports/documents", "/upload", "/uploads/1/state"):
         page.goto(path)
         assert path_of(page.url).startswith("/login"), path
-    page.goto("/domains/reports/documents?title=alpha")
+    response = page.goto("/domains/reports/documents?title=alpha")
     assert path_of(page.url) == "/login?next=%2Fdomains%2Freports%2Fdocuments%3Ftitle%3Dalpha"
+    headers = response.all_headers()  # the API's security headers hold for the pages too
+    assert "script-src 'self';" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
     screenshot(page, "login")
     assert serious_accessibility_violations(page) == []
     log_in(page, "eve")  # back where the browser wanted to go
