@@ -12,6 +12,7 @@ each entry point names a step class (instantiated with no arguments) or instance
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -70,6 +71,7 @@ class Step(Protocol):
 
 _REGISTRY: dict[str, Step] = {}
 _BUILTINS_LOADED = False
+_BUILTINS_LOCK = threading.Lock()
 
 
 def register_step(step: Step) -> Step:
@@ -81,12 +83,16 @@ def register_step(step: Step) -> Step:
 
 
 def _load_builtins() -> None:
+    """Register the built-in steps once; threads asking at once wait for the first."""
     global _BUILTINS_LOADED
     from tidyllm.dropzones.steps import builtin_steps
 
-    _BUILTINS_LOADED = True
-    for step in builtin_steps():
-        _REGISTRY.setdefault(step.name, step)
+    with _BUILTINS_LOCK:
+        if _BUILTINS_LOADED:
+            return
+        for step in builtin_steps():
+            _REGISTRY.setdefault(step.name, step)
+        _BUILTINS_LOADED = True  # only now: another thread must not see a half-filled registry
 
 
 def _load_entry_points() -> None:
