@@ -1,10 +1,9 @@
 """Issue 11's "Must show" journey over HTTP, against a real ``tidyllm serve`` with its worker.
 
 One test per object store, on a fresh database: ``local`` (the default, the domain's ingest
-zone under DATA/ingest/) and ``s3`` (the domain's ingest zone declared in the settings file as
-``s3://<bucket>/ingest/<domain>/`` on the moto server, and ``object_store`` on that bucket).
-A declared zone named ``ingest-<domain>`` is the domain's upload zone: ``object_store.bucket``
-alone does not move uploads, the implicit ingest zone is always a local folder.
+zone under DATA/ingest/) and ``s3`` (only ``object_store`` in the settings file, on a bucket
+of the moto server: the domain's implicit ingest zone follows it to
+``s3://<bucket>/ingest/<domain>/``, no zone is declared).
 
 The operator creates two users and grants one of them the domain with the CLI (as the issue
 says: the CLI stays the operator's tool, there is no grant route); everything else is a
@@ -140,18 +139,15 @@ def local_store(tmp: Path) -> Keys:
 
 
 def s3_store(request: pytest.FixtureRequest, tmp: Path, monkeypatch) -> Keys:
-    """The domain's ingest zone in a fresh moto bucket, through a settings file."""
+    """``object_store`` on a fresh moto bucket, through a settings file that declares no
+    zone: the domain's implicit ingest zone is then ``s3://<bucket>/ingest/<domain>/``."""
     import boto3
 
     moto = request.getfixturevalue("moto_s3")
     bucket = request.getfixturevalue("s3_bucket")  # also sets the AWS credentials
     prefix = f"ingest/{DOMAIN}/"
     config = tmp / "tidyllm.yaml"
-    config.write_text(
-        f"object_store:\n  bucket: {bucket}\n  endpoint_url: {moto.url}\n"
-        f"zones:\n  - name: ingest-{DOMAIN}\n    source: s3://{bucket}/{prefix}\n"
-        f"    pipeline: index\n    domain: {DOMAIN}\n"
-    )
+    config.write_text(f"object_store:\n  bucket: {bucket}\n  endpoint_url: {moto.url}\n")
     monkeypatch.setenv("TIDYLLM_CONFIG", str(config))  # the server's and the operator's
     s3 = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1")
 
@@ -241,7 +237,7 @@ def test_a_user_s_journey_over_http(kind, request, tmp_path, database_url, monke
         assert patent_key.startswith("failed/upload/") and patent_key in keys, (patent_key, keys)
         assert not [k for k in keys if k.startswith("incoming/")], keys
         if kind == "s3":  # nothing of the domain went to the local disk
-            assert not (server.data_dir / "ingest" / DOMAIN).exists()
+            assert not (server.data_dir / "ingest").exists()
 
         # 5. Search finds the page that holds the answer.
         query, page = SEARCH

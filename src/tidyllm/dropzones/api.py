@@ -6,10 +6,13 @@ drop_zones.drop("report.pdf", zone="finance")
 drop_zones.run_worker(once=True)
 drop_zones.status("finance")
 
-Besides the zones the settings file declares, every folder ``DATA/ingest/<domain>/``
-is an implicit local zone ``ingest-<domain>`` (pipeline ``index`` into that domain):
-``tidyllm ingest`` copies bulk loads there, so any worker can finish an interrupted
-one. See :func:`ingest_zone_settings`.
+Besides the zones the settings file declares, each domain has an implicit zone
+``ingest-<domain>`` (pipeline ``index`` into that domain) where uploads and ``tidyllm
+ingest`` copies go, so any worker can finish an interrupted load. It follows the object
+store: ``s3://<bucket>/<object_store.prefix>/ingest/<domain>/`` when ``object_store.bucket``
+is set (every domain's, seen by every machine), else the local folder
+``DATA/ingest/<domain>/`` (the folders on this machine). A settings-file zone of the same
+name wins. See :func:`ingest_zone_source` and :func:`ingest_zone_settings`.
 """
 
 from __future__ import annotations
@@ -72,13 +75,24 @@ def _ocr_flags(sm: Any, domains: list[str]) -> dict[str, bool]:
         return ocr_flags(conn, domains)
 
 
+def ingest_zone_source(sm: Any, domain: str) -> str:
+    """Where the implicit zone of ``domain`` lives: ``s3://<bucket>/<prefix>/ingest/<domain>/``
+    when ``object_store.bucket`` is set (``<prefix>/`` is ``object_store.prefix``, absent when
+    empty), else the local folder ``DATA/ingest/<domain>``."""
+    conf = sm.settings.object_store
+    if conf.bucket:
+        prefix = conf.prefix.strip("/")
+        return f"s3://{conf.bucket}/{prefix + '/' if prefix else ''}{INGEST_FOLDER}/{domain}/"
+    return str(Path(sm.settings.data_dir) / INGEST_FOLDER / domain)
+
+
 def _ingest_zone(sm: Any, name: str, domain: str, ocr: bool) -> ZoneSettings:
-    source = Path(sm.settings.data_dir) / INGEST_FOLDER / domain
+    source = ingest_zone_source(sm, domain)
     # OCR takes ~20 s a page and an implicit zone has no setting to raise: allow ~30 pages
     timeout = OCR_PARSE_TIMEOUT if ocr else ZoneSettings.model_fields["parse_timeout"].default
     return ZoneSettings(
         name=name,
-        source=str(source),
+        source=source,
         pipeline="index",
         domain=domain,
         quiet_period=0.0,
@@ -88,12 +102,13 @@ def _ingest_zone(sm: Any, name: str, domain: str, ocr: bool) -> ZoneSettings:
 
 
 def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
-    """The implicit zone a bulk ``tidyllm ingest`` into ``domain`` goes through.
+    """The implicit zone a bulk ``tidyllm ingest`` (or an upload) into ``domain`` goes through.
 
-    A local zone under ``DATA/ingest/<domain>`` with the ``index`` pipeline, so a
+    A zone at :func:`ingest_zone_source` (the bucket's ``ingest/<domain>/`` prefix, or
+    the local folder ``DATA/ingest/<domain>``) with the ``index`` pipeline, so a
     bulk load gets the ledger's guarantees (exactly once per content, resumable,
-    duplicates recorded). ``quiet_period`` is 0: only ``ingest`` writes there, and
-    it writes each file completely before recording it. ``ocr`` is the domain's
+    duplicates recorded). ``quiet_period`` is 0: ``ingest`` and uploads write each
+    file completely before recording it. ``ocr`` is the domain's
     flag (``domains.ocr``, read now: a :class:`Worker` keeps the settings it was
     built with). A domain that does not exist (deleted, or not created yet) gives
     ``ocr=False``; its files then fail in the ``index`` step with a clear error.
@@ -104,11 +119,24 @@ def ingest_zone_settings(sm: Any, domain: str) -> ZoneSettings:
 
 
 def implicit_zones(sm: Any) -> list[ZoneSettings]:
-    """The bulk-ingest zones that exist on this machine (``DATA/ingest/<domain>/``).
+    """The implicit ingest zones: with ``object_store.bucket`` set, every domain's (they
+    live in the shared bucket); else those with a folder on this machine
+    (``DATA/ingest/<domain>/``).
 
-    The database is asked once for the domains' OCR flags, and only when such a
-    folder exists.
+    The database is asked once for the domains' OCR flags (locally, only when such a
+    folder exists). A domain whose name is too long for a zone name has none.
     """
+    if sm.settings.object_store.bucket:
+        from tidyllm.knowledge.domains import ocr_flags
+
+        with sm.connection() as conn:
+            every = ocr_flags(conn, None)
+        zones = []
+        for domain, ocr in sorted(every.items()):
+            name = INGEST_ZONE_PREFIX + domain
+            if _ZONE_NAME.match(name):
+                zones.append(_ingest_zone(sm, name, domain, ocr))
+        return zones
     root = Path(sm.settings.data_dir) / INGEST_FOLDER
     try:
         children = sorted(root.iterdir())

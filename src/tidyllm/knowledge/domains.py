@@ -61,6 +61,7 @@ _SET_OCR = (
     "dimension, chunk_size, chunk_overlap, language::text, created_at, last_ingest_at, ocr"
 )
 _OCR_FLAGS = "SELECT name, ocr FROM domains WHERE name = ANY(%s)"
+_ALL_OCR_FLAGS = "SELECT name, ocr FROM domains"
 _LIST = sql.SQL(
     "SELECT {columns}, "
     "coalesce(s.documents, 0), coalesce(s.chunks, 0), coalesce(s.pages, 0) "
@@ -291,8 +292,11 @@ def set_domain_ocr(sm: Any, name: str, ocr: bool, *, actor: Actor | None = None)
     return _row_to_domain(row)
 
 
-def ocr_flags(conn: Any, names: list[str]) -> dict[str, bool]:
-    """The OCR flag of each named domain that exists (one query; missing names are absent)."""
+def ocr_flags(conn: Any, names: list[str] | None) -> dict[str, bool]:
+    """The OCR flag of each named domain that exists (one query; missing names are absent);
+    ``names=None``: of every domain."""
+    if names is None:
+        return dict(conn.execute(_ALL_OCR_FLAGS).fetchall())
     return dict(conn.execute(_OCR_FLAGS, (list(names),)).fetchall())
 
 

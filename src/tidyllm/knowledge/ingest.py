@@ -3,8 +3,10 @@
 ``ingest`` goes through the drop-zone ledger (docs/dropzones.md), so a bulk load
 has the engine's guarantees: exactly once per (zone, content, pipeline version),
 duplicates recorded, leases, resumability, MLflow batch runs. Each domain has an
-implicit local zone ``ingest-<domain>`` under ``DATA/ingest/<domain>`` with the
-``index`` pipeline (:func:`tidyllm.dropzones.api.ingest_zone_settings`).
+implicit zone ``ingest-<domain>`` with the ``index`` pipeline, in the object store:
+``s3://<bucket>/<prefix>/ingest/<domain>/`` when ``object_store.bucket`` is set, else the
+local folder ``DATA/ingest/<domain>`` (:func:`tidyllm.dropzones.api.ingest_zone_settings`);
+a settings-file zone of that name wins. Everything here goes through the zone's store.
 
 Per run: every source file is streamed into the zone's ``incoming/`` under a key
 that mirrors where it came from (``file/<absolute path>`` or ``s3/<bucket>/<key>``,
@@ -257,11 +259,14 @@ def ingest(
     files = iter_sources(sm, sources)  # every source is checked here, before any change
     if ocr is not None:
         set_domain_ocr(sm, domain, ocr, actor=actor)
-    settings = ingest_zone_settings(sm, domain)
-    Path(settings.source, "incoming").mkdir(parents=True, exist_ok=True)
+    dz = UnifiedDropZones(sm)
+    zone = dz.find_zone(ingest_zone_name(domain))  # a settings-file zone of that name wins
+    settings = zone.settings if zone is not None else ingest_zone_settings(sm, domain)
+    if zone is not None and zone.local_root is not None:
+        # the folder is what makes a local implicit zone known to `zones list` and workers
+        (zone.local_root / "incoming").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     report = IngestReport(domain, settings.name, ocr=settings.ocr)
-    dz = UnifiedDropZones(sm)
     lock = threading.Lock()  # with concurrency > 1, outcomes arrive from several threads
 
     def record(item: IngestItem) -> None:
@@ -393,17 +398,39 @@ def source_exists(sm: Any, uri: str) -> bool | None:
     return None
 
 
-def _ingest_copies(sm: Any, domain: str) -> Callable[[str], str | None]:
-    """Maps the URI of a copy in ``domain``'s ingest zone to its original's URI."""
-    from tidyllm.dropzones.api import ingest_zone_settings
+def _incoming_prefix(store: Any) -> str:
+    """The URI prefix of every object under ``store``'s incoming/ (``.../incoming/``)."""
+    from tidyllm.dropzones.zone import INCOMING
 
-    root = Path(sm.object_store_for(ingest_zone_settings(sm, domain).source).root)
-    prefix = (root / "incoming").as_uri() + "/"
+    return store.uri(INCOMING + "x")[:-1]
+
+
+def _ingest_copies(sm: Any, domain: str, zone: Any = None) -> Callable[[str], str | None]:
+    """Maps the URI of a copy in ``domain``'s ingest zone to its original's URI.
+
+    Copies under the zone in use (``zone``, a settings-file zone, else the implicit one)
+    and under both implicit layouts (the local ``DATA/ingest/<domain>/`` and, with a
+    bucket, ``s3://<bucket>/<prefix>/ingest/<domain>/``) are recognized, so documents
+    ingested before ``object_store`` changed still find their originals.
+    """
+    from tidyllm.dropzones.api import INGEST_FOLDER, ingest_zone_source
+
+    local = Path(sm.settings.data_dir, INGEST_FOLDER, domain).expanduser().resolve()
+    found = [(local / "incoming").as_uri() + "/"]  # what LocalObjectStore.uri gives
+    implicit = ingest_zone_source(sm, domain)
+    if implicit.startswith("s3://"):
+        found.append(_incoming_prefix(sm.object_store_for(implicit)))
+    if zone is not None:
+        found.insert(0, _incoming_prefix(zone.store))
+    # file:// URIs are percent-encoded; s3:// ones carry the key as it is
+    prefixes = [(prefix, prefix.startswith("file:")) for prefix in dict.fromkeys(found)]
 
     def original(uri: str) -> str | None:
-        if not uri.startswith(prefix):
-            return None
-        return original_uri(urllib.parse.unquote(uri[len(prefix) :]))
+        for prefix, quoted in prefixes:
+            if uri.startswith(prefix):
+                key = uri[len(prefix) :]
+                return original_uri(urllib.parse.unquote(key) if quoted else key)
+        return None
 
     return original
 
@@ -432,7 +459,7 @@ class _Sources:
         implicit = ingest_zone_settings(sm, domain)
         self.settings.setdefault(implicit.name, implicit)
         self.zones: dict[str, Any] = {}
-        self.original = _ingest_copies(sm, domain)
+        self.original = _ingest_copies(sm, domain, self._zone(implicit.name))
 
     def _zone(self, name: str) -> Any:
         from tidyllm.dropzones.zone import Zone
