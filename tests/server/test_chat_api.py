@@ -220,3 +220,30 @@ def test_cookie_requests_need_the_csrf_token(server: Server, tokens):
         assert http.get(f"/api/v1/chats/{sid}").json()["messages"] == 0  # nothing was asked
         assert http.post(f"/api/v1/chats/{sid}/messages", json=turn, headers=csrf).is_success
         assert http.delete(f"/api/v1/chats/{sid}", headers=csrf).status_code == 204
+
+
+def test_rename_is_the_owner_s_only_checked_and_audited(server: Server, server_sm, tokens):
+    with server.client(tokens["vic"]) as http:
+        sid = open_chat(http, title="old name")["id"]
+        renamed = http.patch(f"/api/v1/chats/{sid}", json={"title": "  new   name "})
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["title"] == "new name" and renamed.json()["id"] == sid
+        assert http.get(f"/api/v1/chats/{sid}").json()["title"] == "new name"
+        bad = http.patch(f"/api/v1/chats/{sid}", json={"title": "two\nlines"})
+        assert bad.status_code == 400, bad.text
+        assert http.patch(f"/api/v1/chats/{sid}", json={"title": "x" * 201}).status_code == 422
+        assert http.patch(f"/api/v1/chats/{sid}", json={"title": 5}).status_code == 422
+        assert http.patch("/api/v1/chats/not-a-uuid", json={"title": "x"}).status_code == 422
+        cleared = http.patch(f"/api/v1/chats/{sid}", json={"title": None})
+        assert cleared.status_code == 200 and cleared.json()["title"] is None
+    for other in ("wes", "ada"):  # another viewer, and an admin: a chat is private
+        with server.client(tokens[other]) as http:
+            refused = http.patch(f"/api/v1/chats/{sid}", json={"title": "mine now"})
+            assert refused.status_code == 404
+            assert error_of(refused)["code"] == "chat_session_not_found"
+    with server.client(tokens["vic"]) as http:
+        assert http.get(f"/api/v1/chats/{sid}").json()["title"] is None
+        missing = http.patch(f"/api/v1/chats/{uuid.uuid4()}", json={"title": "x"})
+        assert missing.status_code == 404
+    events = [e for e in read_audit(server_sm, user="vic") if e.action == "chat.rename"]
+    assert [(e.target, e.detail) for e in events] == [(f"chat:{sid}", {"domain": "granted"})] * 2

@@ -61,6 +61,10 @@ _LIST = sql.SQL(
     "SELECT {columns} FROM chat_sessions s JOIN domains d ON d.id = s.domain_id "
     "WHERE d.id = %(domain_id)s AND {usable} ORDER BY s.updated_at DESC, s.id LIMIT %(limit)s"
 ).format(columns=_SESSION_COLUMNS, usable=_USABLE)
+_RENAME = sql.SQL(
+    "UPDATE chat_sessions s SET title = %(title)s FROM domains d "
+    "WHERE d.id = s.domain_id AND s.id = %(sid)s AND {usable} RETURNING d.name"
+).format(usable=_USABLE)
 _DELETE = sql.SQL(
     "DELETE FROM chat_sessions s USING domains d "
     "WHERE d.id = s.domain_id AND s.id = %(sid)s AND {usable} RETURNING d.name"
@@ -175,6 +179,22 @@ def get_chat(sm: Any, session_id: str, *, actor: Actor | None = None) -> ChatSes
     """One of the actor's sessions (:class:`ChatSessionNotFound` for anyone else's)."""
     sid = _session_uuid(session_id)
     with sm.connection() as conn:
+        return _session(conn, sid, session_id, actor)
+
+
+def rename_chat(
+    sm: Any, session_id: str, title: str | None, *, actor: Actor | None = None
+) -> ChatSession:
+    """Give one of the actor's sessions a new title (None: no title; the next question
+    names it); audited (``chat.rename``). The owner and grant are checked in the UPDATE
+    itself, so anyone else's session is :class:`ChatSessionNotFound`."""
+    title = _check_title(title)
+    sid = _session_uuid(session_id)
+    with sm.connection() as conn, conn.transaction():
+        row = conn.execute(_RENAME, {"sid": sid, "title": title, **visibility(actor)}).fetchone()
+        if row is None:
+            raise _not_found(session_id)
+        record(conn, actor, "chat.rename", f"chat:{sid}", {"domain": row[0]})
         return _session(conn, sid, session_id, actor)
 
 

@@ -1,4 +1,4 @@
-"""Chat sessions under ``/api/v1``: open, list, read, continue and delete a conversation.
+"""Chat sessions under ``/api/v1``: open, list, read, rename, continue and delete one.
 
 A session belongs to the user who opened it and lives in one domain; the library finds
 a session by its id, its owner and a grant on its domain in one query, so another
@@ -25,6 +25,7 @@ from tidyllm.answering.chat import (
     get_chat,
     list_chats,
     new_chat,
+    rename_chat,
 )
 from tidyllm.server.auth import ActorDep, SessionDep
 from tidyllm.server.errors import error_responses
@@ -106,6 +107,12 @@ async def chats(
 @router.get("/chats/{chat_id}", summary="One of your chat sessions")
 async def chat(chat_id: ChatId, sm: SessionDep, actor: ActorDep) -> ChatOut:
     return _chat_out(await run_in_threadpool(lambda: get_chat(sm, str(chat_id), actor=actor)))
+
+
+@router.patch("/chats/{chat_id}", summary="Rename one of your chat sessions")
+async def rename(chat_id: ChatId, body: ChatCreate, sm: SessionDep, actor: ActorDep) -> ChatOut:
+    chat = await run_in_threadpool(lambda: rename_chat(sm, str(chat_id), body.title, actor=actor))
+    return _chat_out(chat)
 
 
 @router.delete("/chats/{chat_id}", status_code=204, summary="Delete a chat session")
