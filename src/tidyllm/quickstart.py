@@ -19,6 +19,11 @@ from tidyllm.settings import Settings
 DOMAIN = "quickstart"
 ZONE = "quickstart"
 QUESTION = "How much additional capital were the SCAP bank holding companies required to add?"
+# The README's line after the quickstart, printed at the quickstart's end too (same text).
+WEB_HINT = (
+    "Open the web app: `tidyllm users add NAME --role admin` makes the first admin "
+    "(asks the password), then `tidyllm serve` and http://127.0.0.1:8000/ in a browser."
+)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
+from tidyllm.quickstart import WEB_HINT
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_quickstart_processes_samples_and_answers_with_a_citation(
@@ -16,6 +19,9 @@ def test_quickstart_processes_samples_and_answers_with_a_citation(
     assert "failed - the PDF has no text layer" in out  # the scanned patent, without OCR
     assert "$185 billion" in out  # the answer is on physical page 9 of the report
     assert ", page 9" in out
+    # it ends with the README's line on opening the web app
+    assert " ".join(out.split()).endswith(WEB_HINT)
+    assert WEB_HINT in README.read_text(encoding="utf-8")
     # Running it again re-drops the same bytes: a duplicate, nothing indexed twice.
     again = cli("quickstart", "--samples", str(SAMPLES))
     assert again.exit_code == 0 and ": duplicate" in again.stdout

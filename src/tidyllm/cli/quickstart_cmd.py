@@ -10,7 +10,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from tidyllm.cli.knowledge_cmd import print_answer
 from tidyllm.cli.output import console
-from tidyllm.quickstart import QUESTION, quickstart_settings, run_quickstart, sample_files
+from tidyllm.quickstart import (
+    QUESTION,
+    WEB_HINT,
+    quickstart_settings,
+    run_quickstart,
+    sample_files,
+)
 from tidyllm.redaction import redact
 from tidyllm.session import UnifiedSessionManager
 from tidyllm.settings import load_settings
@@ -40,3 +46,4 @@ def quickstart(
         console.print(redact(line), markup=False)
     console.print(f"\nQ: {result.answer.question}")
     print_answer(result.answer)
+    console.print(f"\n{WEB_HINT}", markup=False, soft_wrap=True)
