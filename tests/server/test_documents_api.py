@@ -18,6 +18,7 @@ from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.extraction import ExtractedDocument, Page
 from tidyllm.knowledge import create_domain
+from tidyllm.knowledge.documents import ORDERS
 from tidyllm.knowledge.indexing import index_document
 from tidyllm.server.routes_documents import content_disposition
 
@@ -347,3 +348,101 @@ def test_an_original_is_never_sent_as_a_type_the_browser_would_run(mime, sent):
     from tidyllm.knowledge.documents import _content_type
 
     assert _content_type(mime, None) == sent
+
+
+# --- whole-domain order (?order=) ---------------------------------------------------------
+
+
+def pages_of(http, limit: int, **params) -> list[list[int]]:
+    """Every page of the listing, following next_cursor."""
+    out, cursor = [], None
+    while True:
+        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+        response = http.get("/api/v1/domains/docs/documents", params=query)
+        assert response.status_code == 200, response.text
+        out.append([d["id"] for d in response.json()["documents"]])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            return out
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_pages_follow_an_order_across_the_whole_domain_without_repeats_or_gaps(
+    server, setup, order
+):
+    docs = {d["id"]: d for d in all_docs(server, setup["tokens"]["vic"], limit=200)}
+    field = order.lstrip("-")
+    with server.client(setup["tokens"]["vic"]) as http:
+        whole = pages_of(http, 200, order=order)[0]
+        assert sorted(whole) == sorted(docs)
+        for limit in (1, 3):
+            pages = pages_of(http, limit, order=order)
+            assert [i for page in pages for i in page] == whole  # no repeats, no gaps
+            assert all(len(page) == limit for page in pages[:-1])
+    descending = order.startswith("-")
+    if field != "title":  # numbers and times: exactly by value, ties by id
+        keys = [(docs[i][field], i) for i in whole]
+        assert keys == sorted(keys, reverse=descending)
+    else:  # titles by the database's collation; these three are ordered in any of them
+        ascii_titles = [docs[i]["title"] for i in whole if docs[i]["title"].isascii()]
+        expected = sorted(ascii_titles, key=str.lower, reverse=descending)
+        assert [t for t in ascii_titles if t[0].isalpha()] == [
+            t for t in expected if t[0].isalpha()
+        ]
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "TITLE",
+        "title ",
+        "--title",
+        "-",
+        "",
+        "version",
+        "id",
+        "title; DROP TABLE documents",
+        "title,id",
+        "pages desc",
+        "indexed_at\x00",
+        "-" * 300,
+    ],
+)
+def test_hostile_order_values_are_a_422(server, setup, order):
+    with server.client(setup["tokens"]["vic"]) as http:
+        response = http.get("/api/v1/domains/docs/documents", params={"order": order})
+    assert response.status_code == 422, response.text
+
+
+def test_an_orders_cursor_is_bound_to_it_and_tampered_keys_are_a_400(server, server_sm, setup):
+    from tidyllm.errors import KnowledgeError
+    from tidyllm.knowledge.documents import list_documents
+
+    url = "/api/v1/domains/docs/documents"
+    with server.client(setup["tokens"]["vic"]) as http:
+        by_title = http.get(url, params={"limit": 1, "order": "title"}).json()["next_cursor"]
+        by_pages = http.get(url, params={"limit": 1, "order": "-pages"}).json()["next_cursor"]
+        by_time = http.get(url, params={"limit": 1, "order": "indexed_at"}).json()["next_cursor"]
+        newest = http.get(url, params={"limit": 1}).json()["next_cursor"]
+        refused = [
+            ({"order": "-title"}, by_title),  # another order
+            ({"order": "title", "title": "a"}, by_title),  # other filters
+            ({"order": "title"}, newest),  # the default order's cursor
+            ({}, by_title),  # an order's cursor without it
+            ({"order": "title"}, _tampered(by_title, k=5)),
+            ({"order": "title"}, _tampered(by_title, k="x" * 65)),
+            ({"order": "title"}, _tampered(by_title, k=None)),
+            ({"order": "-pages"}, _tampered(by_pages, k="1 OR 1=1")),
+            ({"order": "-pages"}, _tampered(by_pages, k=-1)),
+            ({"order": "-pages"}, _tampered(by_pages, k=2**70)),
+            ({"order": "-pages"}, _tampered(by_pages, k=True)),
+            ({"order": "indexed_at"}, _tampered(by_time, k="2026-01-01T00:00:00")),  # no zone
+            ({"order": "indexed_at"}, _tampered(by_time, k="yesterday")),
+            ({"order": "indexed_at"}, _tampered(by_time, after="1")),
+        ]
+        for params, cursor in refused:
+            response = http.get(url, params={**params, "cursor": cursor})
+            assert response.status_code == 400, (params, cursor, response.text)
+            assert error_of(response)["code"] == "invalid_cursor"
+    with pytest.raises(KnowledgeError, match="order must be one of"):
+        list_documents(server_sm, "docs", order="id DESC")

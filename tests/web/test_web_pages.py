@@ -189,6 +189,19 @@ def test_the_documents_table_pages_searches_sorts_and_opens_originals(tab: Watch
     follow(page, page.get_by_role("link", name="Title"))
     assert rows(page) == sorted(rows(page), reverse=True)
 
+    # the headers sort the whole domain, page after page (the library's order)
+    page.goto("/domains/reports/documents?limit=3")
+    follow(page, page.get_by_role("link", name="Title"))
+    assert rows(page) == ["alpha report.txt", "bravo memo.txt", "charlie notes.txt"]
+    follow(page, page.get_by_role("link", name="Next page"))
+    assert rows(page) == ["delta direct"]
+    assert page.locator("th[aria-sort=ascending]").inner_text().startswith("Title")
+    follow(page, page.get_by_role("link", name="Title"))  # descending, from the first page
+    assert rows(page) == ["delta direct", "charlie notes.txt", "bravo memo.txt"]
+    follow(page, page.get_by_role("link", name="Next page"))
+    assert rows(page) == ["alpha report.txt"]
+    assert page.get_by_role("link", name="Version").count() == 0  # sorts no whole domain
+
     page.goto("/domains/reports/documents?limit=3")
     first = rows(page)
     assert len(first) == 3

@@ -37,6 +37,7 @@ from tidyllm.knowledge.domains import Domain, get_domain
 
 MAX_PAGE = 200
 MAX_FILTER_CHARS = 200
+MAX_CURSOR = 1000  # characters of a page cursor (an order's carries a title key)
 READ_SIZE = 1024 * 1024  # bytes per chunk when streaming an original
 
 # The state of a document is that of the newest ledger file for its source: a re-index
@@ -64,6 +65,38 @@ WHERE d.domain_id = %(domain_id)s
 ORDER BY d.id DESC LIMIT %(limit)s
 """
 )
+
+# Whole-domain orders: name -> (sort key expression, its SQL type). The key is selected as
+# the last column so the cursor can carry it; the title sorts by its first TITLE_KEY_CHARS
+# characters, lowercased (ties, and untitled documents, by id), which keeps cursors short.
+TITLE_KEY_CHARS = 64
+_SORT_KEYS = {
+    "title": (f"left(lower(coalesce(d.title, '')), {TITLE_KEY_CHARS})", "text"),
+    "pages": ("d.page_count", "bigint"),
+    "chunks": ("d.chunk_count", "bigint"),
+    "indexed_at": ("d.indexed_at", "timestamptz"),
+}
+ORDERS = tuple(name for key in _SORT_KEYS for name in (key, "-" + key))
+
+
+def _ordered_list(key: str, descending: bool) -> str:
+    """The listing by one sort key (a name from the fixed table above, never user text)."""
+    expr, sql_type = _SORT_KEYS[key]
+    op, direction = ("<", "DESC") if descending else (">", "ASC")
+    return (
+        "SELECT "
+        + _COLUMNS.replace("\nFROM documents d", f", {expr}\nFROM documents d", 1)
+        + f"""
+WHERE d.domain_id = %(domain_id)s
+  AND (%(after)s::bigint IS NULL OR ({expr}, d.id) {op} (%(key)s::{sql_type}, %(after)s))
+  AND (%(title)s::text IS NULL OR d.title ILIKE %(title)s ESCAPE '\\')
+  AND (%(mime)s::text IS NULL OR d.mime = %(mime)s)
+ORDER BY {expr} {direction}, d.id {direction} LIMIT %(limit)s
+"""
+    )
+
+
+_LIST_ORDERED = {name: _ordered_list(name.lstrip("-"), name.startswith("-")) for name in ORDERS}
 _ONE = "SELECT " + _COLUMNS + " WHERE d.id = %(id)s AND d.domain_id = %(domain_id)s"
 _LOCK_SOURCE = "SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))"  # as index_document
 _DELETE = "DELETE FROM documents WHERE id = %s AND domain_id = %s"
@@ -163,35 +196,70 @@ def _like(text: str | None) -> str | None:
     return f"%{escaped}%"
 
 
-def _query_tag(domain: str, title: str | None, mime: str | None) -> str:
+def _query_tag(domain: str, title: str | None, mime: str | None, order: str | None = None) -> str:
     """Binds a cursor to its query: a cursor reused with other filters is refused."""
-    data = json.dumps([domain, title, mime]).encode()
+    data = json.dumps([domain, title, mime] + ([order] if order else [])).encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def encode_cursor(after: int, tag: str) -> str:
-    raw = json.dumps({"v": 1, "after": after, "q": tag}, separators=(",", ":")).encode()
+def encode_cursor(after: int, tag: str, key: Any = None) -> str:
+    """A page cursor: the last id (and, for an ``order``, its sort key) and the query tag."""
+    data: dict[str, Any] = {"v": 1, "after": after, "q": tag}
+    if key is not None:
+        data = {
+            "v": 2,
+            "after": after,
+            "k": key.isoformat() if isinstance(key, datetime) else key,
+            "q": tag,
+        }
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _bad_cursor() -> InvalidCursor:
+    return InvalidCursor(
+        "invalid cursor: pass back the next_cursor of the previous page unchanged, "
+        "with the same filters and order"
+    )
+
+
+def _cursor_data(cursor: str, tag: str, version: int) -> dict[str, Any]:
+    if not isinstance(cursor, str) or not 1 <= len(cursor) <= MAX_CURSOR or not cursor.isascii():
+        raise _bad_cursor()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise _bad_cursor() from None
+    if not isinstance(data, dict) or data.get("v") != version or data.get("q") != tag:
+        raise _bad_cursor()
+    after = data.get("after")
+    if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after <= MAX_ID:
+        raise _bad_cursor()
+    return data
 
 
 def decode_cursor(cursor: str, tag: str) -> int:
     """The id a cursor continues after; :class:`InvalidCursor` for anything else."""
-    bad = InvalidCursor(
-        "invalid cursor: pass back the next_cursor of the previous page unchanged, "
-        "with the same filters"
-    )
-    if not isinstance(cursor, str) or not 1 <= len(cursor) <= 200 or not cursor.isascii():
-        raise bad
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise bad from None
-    if not isinstance(data, dict) or data.get("v") != 1 or data.get("q") != tag:
-        raise bad
-    after = data.get("after")
-    if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after <= MAX_ID:
-        raise bad
-    return after
+    return _cursor_data(cursor, tag, 1)["after"]
+
+
+def decode_ordered_cursor(cursor: str, tag: str, order: str) -> tuple[Any, int]:
+    """The (sort key, id) an ``order``'s cursor continues after, each of the key's type."""
+    data = _cursor_data(cursor, tag, 2)
+    key, sql_type = data.get("k"), _SORT_KEYS[order.lstrip("-")][1]
+    if sql_type == "bigint":
+        ok = not isinstance(key, bool) and isinstance(key, int) and 0 <= key <= MAX_ID
+    elif sql_type == "text":
+        ok = isinstance(key, str) and len(key) <= TITLE_KEY_CHARS and "\x00" not in key
+    else:
+        try:
+            key = datetime.fromisoformat(key) if isinstance(key, str) and len(key) <= 40 else None
+        except ValueError:
+            key = None
+        ok = key is not None and key.tzinfo is not None
+    if not ok:
+        raise _bad_cursor()
+    return key, data["after"]
 
 
 def list_documents(
@@ -203,30 +271,51 @@ def list_documents(
     cursor: str | None = None,
     title: str | None = None,
     mime: str | None = None,
+    order: str | None = None,
 ) -> DocumentPage:
-    """The domain's documents, newest first, ``limit`` at a time (keyset pages by id, so
-    a page never repeats or skips a document when others are added meanwhile).
+    """The domain's documents, ``limit`` at a time, keyset-paged so a page never repeats or
+    skips a document when others are added meanwhile.
 
+    ``order``: None (newest first, by id), or one of :data:`ORDERS`: ``title``, ``pages``,
+    ``chunks`` or ``indexed_at``, ascending, or descending with a leading ``-``; ties go by
+    id in the same direction (the title: its first 64 characters, case-insensitive).
     ``title``: the title contains this text (case-insensitive); ``mime``: exactly this type.
+    A cursor is valid only with the filters and order it was handed out for.
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise KnowledgeError(f"limit must be 1..{MAX_PAGE}")
+    if order is not None and (not isinstance(order, str) or order not in ORDERS):
+        raise KnowledgeError(f"order must be one of {', '.join(ORDERS)}, got {str(order)[:40]!r}")
     title, mime = _filter_text("title", title), _filter_text("mime", mime)
-    tag = _query_tag(domain, title, mime)
-    after = None if cursor is None else decode_cursor(cursor, tag)
+    if order is None:
+        tag = _query_tag(domain, title, mime)
+        key, after = None, None if cursor is None else decode_cursor(cursor, tag)
+        query = _LIST
+    else:
+        tag = _query_tag(domain, title, mime, order)
+        key, after = (None, None) if cursor is None else decode_ordered_cursor(cursor, tag, order)
+        query = _LIST_ORDERED[order]
     with sm.connection() as conn:
         dom = get_domain(conn, domain, actor=actor)
         params = {
             "domain_id": dom.id,
             "after": after,
+            "key": key,
             "title": _like(title),
             "mime": mime,
             "limit": limit + 1,
         }
-        rows = conn.execute(_LIST, params).fetchall()
+        rows = conn.execute(query, params).fetchall()
+    if order is not None:
+        keys = [r[-1] for r in rows]
+        rows = [r[:-1] for r in rows]
     documents = [_info(dom, r) for r in rows[:limit]]
-    more = len(rows) > limit
-    return DocumentPage(documents, encode_cursor(documents[-1].id, tag) if more else None)
+    if len(rows) <= limit:
+        return DocumentPage(documents, None)
+    last = documents[-1].id
+    if order is None:
+        return DocumentPage(documents, encode_cursor(last, tag))
+    return DocumentPage(documents, encode_cursor(last, tag, keys[limit - 1]))
 
 
 def show_document(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import urllib.parse
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
@@ -19,8 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.documents import (
+    MAX_CURSOR,
     MAX_FILTER_CHARS,
     MAX_PAGE,
+    ORDERS,
     DocumentInfo,
     delete_document,
     list_documents,
@@ -43,6 +45,10 @@ ERRORS = error_responses(
 router = APIRouter(prefix="/api/v1", tags=["documents"], responses=ERRORS)
 
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID, description="A document id")]
+DocumentOrder = Literal[
+    "title", "-title", "pages", "-pages", "chunks", "-chunks", "indexed_at", "-indexed_at"
+]
+assert set(DocumentOrder.__args__) == set(ORDERS)  # the library's orders, and only those
 _FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]")
 _NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -81,21 +87,35 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
-@router.get("/domains/{name}/documents", summary="The domain's documents, newest first")
+@router.get(
+    "/domains/{name}/documents",
+    summary="The domain's documents, newest first or in the order asked",
+)
 async def documents(
     name: str,
     sm: SessionDep,
     actor: ActorDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor")] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR, description="next_cursor")] = None,
     title: Annotated[
         str | None, Query(max_length=MAX_FILTER_CHARS, description="Title contains")
     ] = None,
     mime: Annotated[str | None, Query(max_length=MAX_FILTER_CHARS)] = None,
+    order: Annotated[
+        DocumentOrder | None,
+        Query(description="title, pages, chunks or indexed_at; a leading - for descending"),
+    ] = None,
 ) -> DocumentPageOut:
     page = await run_in_threadpool(
         lambda: list_documents(
-            sm, name, actor=actor, limit=limit, cursor=cursor, title=title, mime=mime
+            sm,
+            name,
+            actor=actor,
+            limit=limit,
+            cursor=cursor,
+            title=title,
+            mime=mime,
+            order=order,
         )
     )
     return DocumentPageOut(

@@ -21,6 +21,7 @@ from tidyllm.access.grants import domain_role
 from tidyllm.access.roles import Role, at_least
 from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.documents import (
+    MAX_CURSOR,
     MAX_FILTER_CHARS,
     MAX_PAGE,
     DocumentInfo,
@@ -38,14 +39,15 @@ PAGE_SIZE = 25
 DomainName = Annotated[str, Path(max_length=63)]
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-# column -> (label, how a row sorts by it); the order is the table's
-COLUMNS: dict[str, tuple[str, Any]] = {
-    "title": ("Title", lambda d: ((d.title or "").casefold(), d.id)),
-    "pages": ("Pages", lambda d: (d.pages, d.id)),
-    "chunks": ("Chunks", lambda d: (d.chunks, d.id)),
-    "version": ("Version", lambda d: (d.version, d.id)),
-    "state": ("State", lambda d: (d.state, d.id)),
-    "indexed_at": ("Ingested at", lambda d: (d.indexed_at, d.id)),
+# column -> (label, whether the whole domain sorts by it: the library's ``order``); the
+# order is the table's
+COLUMNS: dict[str, tuple[str, bool]] = {
+    "title": ("Title", True),
+    "pages": ("Pages", True),
+    "chunks": ("Chunks", True),
+    "version": ("Version", False),
+    "state": ("State", False),
+    "indexed_at": ("Ingested at", True),
 }
 
 
@@ -81,13 +83,14 @@ async def documents_page(
     name: DomainName,
     user: ViewerDep,
     title: Annotated[str, Query(max_length=MAX_FILTER_CHARS)] = "",
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR)] = None,
     sort: Annotated[str, Query(max_length=20)] = "",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE_SIZE,
 ) -> HTMLResponse:
     sm = request.app.state.sm
     role = await call(request, role_in, sm, name, user.actor)
+    sort = sort if sort in COLUMNS and COLUMNS[sort][1] else ""
     page = await call(
         request,
         list_documents,
@@ -97,10 +100,9 @@ async def documents_page(
         limit=limit,
         cursor=cursor or None,
         title=title or None,
+        order=(("-" if order == "desc" else "") + sort) if sort else None,
     )
     documents = page.documents
-    if sort in COLUMNS:
-        documents = sorted(documents, key=COLUMNS[sort][1], reverse=order == "desc")
     return render(
         request,
         "documents.html",
@@ -112,9 +114,9 @@ async def documents_page(
         cursor=cursor,
         limit=limit if limit != PAGE_SIZE else None,
         next_cursor=page.next_cursor,
-        sort=sort if sort in COLUMNS else "",
+        sort=sort,
         order=order,
-        columns={key: label for key, (label, _) in COLUMNS.items()},
+        columns=COLUMNS,
     )
 
 
