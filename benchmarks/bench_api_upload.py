@@ -1,7 +1,7 @@
 """Uploads over HTTP (``tidyllm serve``) vs the library's ``drop_data``, in one run.
 
     python benchmarks/bench_api_upload.py [--files 200] [--clients 8] [--size-kb 100]
-        [--rounds 4] [--e2e-files 16] [--e2e-rounds 1]
+        [--rounds 4] [--e2e-files 8] [--e2e-rounds 2]
         [--server-workers 1]
 
 Issue 11: "200 files of ~100 KB from 8 concurrent clients: acknowledged files/s
@@ -282,7 +282,7 @@ def ratio_line(label: str, lib: list[float], http: list[float]) -> float | None:
     ratios = [h / b for h, b in zip(http, lib, strict=True)]
     med = statistics.median(ratios)
     print(
-        f"{label:<34} library {statistics.median(lib):7.2f}  HTTP {statistics.median(http):7.2f}"
+        f"{label:<34} library {statistics.median(lib):7.3g}  HTTP {statistics.median(http):7.3g}"
         f"  HTTP/library {med:.2f} (runs: {', '.join(f'{r:.2f}' for r in ratios)})"
     )
     return med
@@ -294,8 +294,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--size-kb", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=4, help="acknowledged-only rounds")
-    parser.add_argument("--e2e-files", type=int, default=16, help="files taken to done per run")
-    parser.add_argument("--e2e-rounds", type=int, default=1, help="0: acknowledged only")
+    parser.add_argument("--e2e-files", type=int, default=8, help="files taken to done per run")
+    parser.add_argument("--e2e-rounds", type=int, default=2, help="0: acknowledged only")
     parser.add_argument(
         "--server-workers", type=int, default=1, help="tidyllm serve --workers, acknowledged phase"
     )
