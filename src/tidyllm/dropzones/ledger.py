@@ -243,6 +243,22 @@ SELECT count(*) FILTER (WHERE finished_at > now() - interval '5 minutes'),
 FROM files WHERE zone = %(zone)s AND finished_at > now() - interval '1 hour'
 """
 
+# Files finished (any final state) in each zone per ``step`` seconds over the last ``span``
+# seconds: ``ago`` is how many steps back the bucket is (0 = the newest).
+FINISHED_BUCKETS = """
+SELECT zone, floor(extract(epoch FROM (now() - finished_at)) / %(step)s)::int AS ago, count(*)
+FROM files
+WHERE zone = ANY(%(zones)s) AND finished_at > now() - make_interval(secs => %(span)s)
+GROUP BY zone, ago
+"""
+
+RECENT_FAILURES = """
+SELECT * FROM files
+WHERE state IN ('failed', 'dead') AND location = 'failed' AND zone = ANY(%(zones)s)
+ORDER BY finished_at DESC NULLS LAST, id DESC
+LIMIT %(limit)s
+"""
+
 UNFINISHED = """
 SELECT count(*) FROM files
 WHERE zone = ANY(%(zones)s) AND state IN ('pending', 'processing')
@@ -654,6 +670,29 @@ class Ledger:
             "finished_last_5_min": last5,
             "finished_last_hour": last60,
         }
+
+    def throughput(
+        self, zones: Sequence[str], *, span: int = 3600, step: int = 300
+    ) -> dict[str, list[int]]:
+        """Files finished (any final state) per ``step`` seconds over the last ``span``
+        seconds, per zone: ``span // step`` counts, oldest first (every zone named has a
+        list, of zeros when nothing finished)."""
+        if not (1 <= step <= span <= 7 * 24 * 3600) or span % step:
+            raise ValueError("span and step: 1 <= step <= span <= 1 week, span a multiple")
+        n = span // step
+        out = {zone: [0] * n for zone in zones}
+        params = {"zones": list(zones), "span": span, "step": step}
+        with self.sm.connection() as conn:
+            for zone, ago, count in conn.execute(FINISHED_BUCKETS, params).fetchall():
+                if zone in out and 0 <= ago < n:
+                    out[zone][n - 1 - ago] += count
+        return out
+
+    def recent_failures(self, zones: Sequence[str], limit: int = 20) -> list[FileRow]:
+        """The newest failed (or dead) files still in failed/ of these zones: retryable."""
+        params = {"zones": list(zones), "limit": max(1, min(limit, 1000))}
+        with self.sm.connection() as conn:
+            return [_row(d) for d in _dicts(conn.execute(RECENT_FAILURES, params))]
 
     def unfinished(self, zones: Sequence[str], owner: str) -> int:
         """Files not finished yet, including those leased by other workers (for ``--once``:

@@ -80,6 +80,22 @@ class MlflowSettings(_Section):
         description="Send buffered runs and traces from a background process"
         " (false: only `tidyllm tracking flush` sends them)",
     )
+    ui_url: str | None = Field(
+        None,
+        max_length=500,
+        description="http(s) URL of the MLflow UI, for links from the web dashboard",
+    )
+
+    @field_validator("ui_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")) or any(
+            c.isspace() or ord(c) < 32 for c in value
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
 
 class LLMSettings(_Section):
