@@ -21,10 +21,11 @@ the call the upload route makes for each file), each path into a fresh domain.
    a drop-zone worker runs while the files arrive, as ``tidyllm serve`` runs one.
    HTTP: a fresh ``tidyllm serve`` with its background worker; library: the same
    ``UnifiedDropZones(sm).worker()`` in a thread of this process (what the server's
-   ``BackgroundWorker`` runs). Each side first takes one small file to ``done`` (the
-   model loaded, not timed); the other side's worker is not running, so no worker
-   takes the other path's files. Times: first request to the last 2xx / ``drop_data``
-   return (acknowledged) and to the ledger's last ``finished_at`` (``done``).
+   ``BackgroundWorker`` runs), given its two zones by name. Each side first takes
+   one small file to ``done`` (the model loaded, not timed); the other side's worker
+   is not running, so no worker takes the other path's files. Times: first request
+   to the last 2xx / ``drop_data`` return (acknowledged) and to the ledger's last
+   ``finished_at`` (``done``).
    Embedding dominates "to done" (~170 chunks per 100 KB file; MiniLM does ~10-35
    chunks/s on 2 cores), so the default is a subset of the files: ``--e2e-files
    200`` is the requirement as written (about an hour per path on this machine).
@@ -222,12 +223,17 @@ def chunks_of(sm, domain: str) -> int:
 
 
 class LibraryWorker:
-    """What ``tidyllm serve`` runs in the background (its ``BackgroundWorker``), here."""
+    """The drop-zone worker ``tidyllm serve`` runs in the background, here, on named zones.
 
-    def __init__(self, sm) -> None:
+    Named, not adopted on NOTIFY as in the server (whose worker listens long before the
+    first upload): a worker started just before the first drop can miss its NOTIFY.
+    """
+
+    def __init__(self, sm, domains: list[str]) -> None:
         from tidyllm.dropzones import UnifiedDropZones
+        from tidyllm.dropzones.api import ingest_zone_name
 
-        self.worker = UnifiedDropZones(sm).worker()
+        self.worker = UnifiedDropZones(sm).worker([ingest_zone_name(d) for d in domains])
         self.thread = threading.Thread(target=self.worker.run, daemon=True)
 
     def __enter__(self) -> LibraryWorker:
@@ -243,8 +249,8 @@ WARM = [("warm-up.txt", b"A warm-up file: the model loads before the timed files
 
 
 def e2e_run(sm, path, domain: str, files, clients: int) -> dict[str, float]:
-    """One end-to-end measurement into ``domain`` (a worker is running)."""
-    send = path(new_domain(sm, domain))
+    """One end-to-end measurement into ``domain`` (created; a worker is running)."""
+    send = path(domain)
     start_wall = time.time()
     ack = concurrently(clients, files, send)
     last = wait_done(sm, domain, len(files))
@@ -257,8 +263,8 @@ def e2e_run(sm, path, domain: str, files, clients: int) -> dict[str, float]:
 
 
 def e2e_library(sm, domain: str, files, clients: int) -> dict[str, float]:
-    with LibraryWorker(sm):
-        warm = new_domain(sm, f"warm-{domain}")
+    warm, domain = new_domain(sm, f"warm-{domain}"), new_domain(sm, domain)
+    with LibraryWorker(sm, [warm, domain]):
         concurrently(1, WARM, library_path(sm)(warm))
         wait_done(sm, warm, 1)
         return e2e_run(sm, library_path(sm), domain, files, clients)
@@ -267,7 +273,7 @@ def e2e_library(sm, domain: str, files, clients: int) -> dict[str, float]:
 def e2e_http(sm, root: Path, url: str, token: str, domain: str, files, clients: int):
     server = start_server(root, url)
     try:
-        warm = new_domain(sm, f"warm-{domain}")
+        warm, domain = new_domain(sm, f"warm-{domain}"), new_domain(sm, domain)
         concurrently(1, WARM, http_path(server, token)(warm))
         wait_done(sm, warm, 1)
         return e2e_run(sm, http_path(server, token), domain, files, clients)
