@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tidyllm.web.pages import LoginRequired, PageError, login_required, page_error
+from tidyllm.web.routes_ask import router as ask_router
 from tidyllm.web.routes_dashboard import router as dashboard_router
 from tidyllm.web.routes_documents import router as documents_router
 from tidyllm.web.routes_session import router as session_router
@@ -27,5 +28,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(session_router)
     app.include_router(documents_router)
     app.include_router(uploads_router)
+    app.include_router(ask_router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(packages=[("tidyllm.web", "static")]), name="static")
