@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extraction"))  # raw_pdf
 
 from server_helpers import Server
-from web_helpers import CHROMIUM, CHROMIUM_ARGS
+from web_helpers import CHROMIUM, CHROMIUM_ARGS, Watched
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,14 @@ def web_sm(web_server: Server):
         data_dir=web_server.data_dir, database={"url": web_server.database_url}
     ) as sm:
         yield sm
+
+
+@pytest.fixture
+def tab(browser, web_server: Server, setup) -> Iterator[Watched]:
+    """A fresh watched page on the module's server after its ``setup``; nothing hostile ran
+    (no dialog) and nothing broke the Content Security Policy."""
+    watched = Watched(browser, web_server.url)
+    yield watched
+    watched.close()
+    assert not watched.dialogs, watched.dialogs
+    assert not watched.csp_violations(), watched.csp_violations()

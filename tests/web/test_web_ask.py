@@ -12,7 +12,8 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from server_helpers import Server, start_server, stop_server
+from extraction_builders import raw_pdf
+from server_helpers import Server
 from web_helpers import (
     PASSWORD,
     Watched,
@@ -20,6 +21,7 @@ from web_helpers import (
     path_of,
     screenshot,
     serious_accessibility_violations,
+    serving,
 )
 
 from tidyllm.access import add_grant, add_user
@@ -71,20 +73,7 @@ def pdf_of(pages: tuple[bytes, ...]) -> bytes:
             + content
             + b"\nendstream"
         )
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return raw_pdf(objects)
 
 
 REPORT = pdf_of(PAGES)
@@ -93,11 +82,8 @@ REPORT = pdf_of(PAGES)
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
     """``tidyllm serve --no-worker``: the documents are processed here."""
-    running = start_server(tmp_path_factory.mktemp("web-ask"), module_database, "--no-worker")
-    try:
+    with serving(tmp_path_factory.mktemp("web-ask"), module_database, "--no-worker") as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 @pytest.fixture(scope="module")
@@ -128,13 +114,10 @@ def setup(web_sm) -> dict[str, str]:
 
 
 @pytest.fixture
-def tab(browser, web_server: Server, setup) -> Iterator[Watched]:
-    watched = Watched(browser, web_server.url)
-    yield watched
-    watched.close()
-    assert not watched.dialogs, watched.dialogs
-    assert not watched.csp_violations(), watched.csp_violations()
-    assert not [e for e in watched.console_errors if "pageerror" in e], watched.console_errors
+def tab(tab: Watched) -> Iterator[Watched]:
+    """conftest's tab, and no script error on the page either."""
+    yield tab
+    assert not [e for e in tab.console_errors if "pageerror" in e], tab.console_errors
 
 
 def ask_question(page, question: str) -> None:

@@ -90,15 +90,6 @@ def setup(web_sm, web_server: Server) -> dict[str, int]:
     return {"done": done, "failed": failed}
 
 
-@pytest.fixture
-def tab(browser, web_server: Server, setup) -> Iterator[Watched]:
-    watched = Watched(browser, web_server.url)
-    yield watched
-    watched.close()
-    assert not watched.dialogs, watched.dialogs
-    assert not watched.csp_violations(), watched.csp_violations()
-
-
 def test_an_admin_sees_health_zones_failures_runs_and_audit_and_retries_a_failed_file(
     tab: Watched, web_server: Server, setup: dict[str, int]
 ) -> None:

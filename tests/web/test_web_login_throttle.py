@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server_helpers import Server, start_server, stop_server
-from web_helpers import PASSWORD, Watched, log_in, path_of
+from server_helpers import Server
+from web_helpers import PASSWORD, Watched, log_in, path_of, serving
 
 from tidyllm.access import add_user
 
@@ -15,11 +15,10 @@ from tidyllm.access import add_user
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
     """Its own server and database: throttling counts every failure from 127.0.0.1."""
-    running = start_server(tmp_path_factory.mktemp("web-throttle"), module_database, "--no-worker")
-    try:
+    with serving(
+        tmp_path_factory.mktemp("web-throttle"), module_database, "--no-worker"
+    ) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def test_the_sixth_failed_log_in_within_a_minute_is_throttled(browser, web_server, web_sm):

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from server_helpers import Server, start_server, stop_server
+from server_helpers import Server
 from web_helpers import (
     PASSWORD,
     Watched,
@@ -18,6 +18,7 @@ from web_helpers import (
     path_of,
     screenshot,
     serious_accessibility_violations,
+    serving,
 )
 
 from tidyllm.access import add_grant, add_user
@@ -36,11 +37,8 @@ FILES = {
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
     """``tidyllm serve --no-worker``: these tests process their files themselves."""
-    running = start_server(tmp_path_factory.mktemp("web"), module_database, "--no-worker")
-    try:
+    with serving(tmp_path_factory.mktemp("web"), module_database, "--no-worker") as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +65,6 @@ def setup(web_sm) -> None:
         content_hash="delta",
         title="delta direct",
     )
-
-
-@pytest.fixture
-def tab(browser, web_server: Server, setup) -> Iterator[Watched]:
-    watched = Watched(browser, web_server.url)
-    yield watched
-    watched.close()
-    assert not watched.dialogs, watched.dialogs
-    assert not watched.csp_violations(), watched.csp_violations()
 
 
 def follow(page, control) -> None:

@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_helpers import Server, start_server, stop_server
+from server_helpers import Server
 from web_helpers import (
     PASSWORD,
     Watched,
     log_in,
     screenshot,
     serious_accessibility_violations,
+    serving,
 )
 
 from tidyllm.access import add_grant, add_user
@@ -41,11 +42,8 @@ XSS_TEXT = (
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
     """``tidyllm serve`` with its background worker (on by default)."""
-    running = start_server(tmp_path_factory.mktemp("web-upload"), module_database)
-    try:
+    with serving(tmp_path_factory.mktemp("web-upload"), module_database) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def warm_up(server: Server) -> None:
@@ -90,13 +88,10 @@ def setup(web_sm, web_server: Server) -> None:
 
 
 @pytest.fixture
-def tab(browser, web_server: Server, setup) -> Iterator[Watched]:
-    watched = Watched(browser, web_server.url)
-    log_in(watched.page, "eve", next_path="/upload")
-    yield watched
-    watched.close()
-    assert not watched.dialogs, watched.dialogs  # nothing hostile ever ran
-    assert not watched.csp_violations(), watched.csp_violations()
+def tab(tab: Watched) -> Watched:
+    """conftest's tab, logged in as eve on the upload page."""
+    log_in(tab.page, "eve", next_path="/upload")
+    return tab
 
 
 def upload_item(page, name: str):
