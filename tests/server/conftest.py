@@ -5,25 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server_helpers import Server, start_server, stop_server
+from server_helpers import Server, serving, session_manager
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> Iterator[Server]:
     """``tidyllm serve --no-worker`` on a module-wide fresh database."""
-    running = start_server(tmp_path_factory.mktemp("serve"), module_database, "--no-worker")
-    try:
+    with serving(tmp_path_factory.mktemp("serve"), module_database, "--no-worker") as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 @pytest.fixture(scope="module")
 def server_sm(server: Server):
     """A session manager in the test process on the server's database (to set up users)."""
-    from tidyllm.session import UnifiedSessionManager
-
-    with UnifiedSessionManager(
-        data_dir=server.data_dir, database={"url": server.database_url}
-    ) as sm:
+    with session_manager(server) as sm:
         yield sm

@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -84,6 +86,27 @@ def stop_server(server: Server) -> int:
             server.process.kill()
             raise
     return server.process.returncode
+
+
+@contextmanager
+def serving(tmp: Path, database_url: str, *args: str) -> Iterator[Server]:
+    """A ``tidyllm serve`` (with ``args``) on ``database_url`` until the block ends."""
+    running = start_server(tmp, database_url, *args)
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+@contextmanager
+def session_manager(server: Server) -> Iterator[Any]:
+    """A session manager in the test process on the server's database (to set up users)."""
+    from tidyllm.session import UnifiedSessionManager
+
+    with UnifiedSessionManager(
+        data_dir=server.data_dir, database={"url": server.database_url}
+    ) as sm:
+        yield sm
 
 
 def error_of(response: httpx.Response) -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "extraction"))  # raw_pdf
 
-from server_helpers import Server
+from server_helpers import Server, session_manager
 from web_helpers import CHROMIUM, CHROMIUM_ARGS, Watched
 
 
@@ -41,11 +41,7 @@ def browser() -> Iterator[object]:
 @pytest.fixture(scope="module")
 def web_sm(web_server: Server):
     """A session manager in the test process on the server's database (users, domains)."""
-    from tidyllm.session import UnifiedSessionManager
-
-    with UnifiedSessionManager(
-        data_dir=web_server.data_dir, database={"url": web_server.database_url}
-    ) as sm:
+    with session_manager(web_server) as sm:
         yield sm
 
 

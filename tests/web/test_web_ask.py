@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from extraction_builders import raw_pdf
-from server_helpers import Server
+from server_helpers import Server, serving
 from web_helpers import (
     PASSWORD,
     Watched,
@@ -21,7 +21,6 @@ from web_helpers import (
     path_of,
     screenshot,
     serious_accessibility_violations,
-    serving,
 )
 
 from tidyllm.access import add_grant, add_user

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from server_helpers import Server
-from web_helpers import PASSWORD, Watched, log_in, path_of, serving
+from server_helpers import Server, serving
+from web_helpers import PASSWORD, Watched, log_in, path_of
 
 from tidyllm.access import add_user
 

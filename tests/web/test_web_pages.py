@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from server_helpers import Server
+from server_helpers import Server, serving
 from web_helpers import (
     PASSWORD,
     Watched,
@@ -18,7 +18,6 @@ from web_helpers import (
     path_of,
     screenshot,
     serious_accessibility_violations,
-    serving,
 )
 
 from tidyllm.access import add_grant, add_user

@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_helpers import Server
+from server_helpers import Server, serving
 from web_helpers import (
     PASSWORD,
     Watched,
     log_in,
     screenshot,
     serious_accessibility_violations,
-    serving,
 )
 
 from tidyllm.access import add_grant, add_user

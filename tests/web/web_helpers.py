@@ -1,16 +1,12 @@
-"""Shared steps of the browser tests: a ``tidyllm serve`` per module, log in, watch for
-dialogs and CSP violations, screenshots at both widths, and the axe-core accessibility check."""
+"""Shared steps of the browser tests: log in, watch for dialogs and CSP violations,
+screenshots at both widths, and the axe-core accessibility check."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from server_helpers import Server, start_server, stop_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,16 +23,6 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
 PASSWORD = "correct horse battery staple"
 WAIT_MS = 60_000  # a busy CI machine runs the whole suite twice at once
-
-
-@contextmanager
-def serving(tmp: Path, database_url: str, *args: str) -> Iterator[Server]:
-    """A ``tidyllm serve`` (with ``args``) on ``database_url`` until the block ends."""
-    running = start_server(tmp, database_url, *args)
-    try:
-        yield running
-    finally:
-        stop_server(running)
 
 
 class Watched:
