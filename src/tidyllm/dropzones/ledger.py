@@ -232,6 +232,7 @@ SET_RUN_ID = "UPDATE files SET mlflow_run_id = %(run_id)s WHERE id = ANY(%(ids)s
 # --- reading ---------------------------------------------------------------------------------
 
 COUNTS = "SELECT state, count(*) FROM files WHERE zone = %(zone)s GROUP BY state"
+ZONES_WAITING = "SELECT DISTINCT zone FROM files WHERE state = 'pending' ORDER BY zone"
 
 OLDEST_PENDING = """
 SELECT min(detected_at) FROM files WHERE zone = %(zone)s AND state IN ('pending', 'processing')
@@ -658,6 +659,11 @@ class Ledger:
         params = {"id": row.id, "worker": worker, "key": row.display_key}
         with self.sm.connection() as conn:
             return conn.execute(MARK_RETRIED, params).fetchone() is not None
+
+    def zones_waiting(self) -> list[str]:
+        """The zones that have pending files (a worker adopts those it does not know)."""
+        with self.sm.connection() as conn:
+            return [zone for (zone,) in conn.execute(ZONES_WAITING).fetchall()]
 
     def status(self, zone: str) -> dict[str, Any]:
         with self.sm.connection() as conn:

@@ -281,6 +281,7 @@ class Worker:
                     conn.autocommit = True
                     try:
                         conn.execute(f"LISTEN {NOTIFY_CHANNEL}")  # channel is a constant
+                        self._adopt_waiting()  # files dropped before LISTEN sent no note we saw
                         while not self._stop.is_set():
                             for note in conn.notifies(timeout=1.0, stop_after=1):
                                 self._adopt(note.payload)
@@ -292,6 +293,23 @@ class Worker:
             except Exception as exc:
                 log.info("LISTEN connection lost (%s); polling until it is back", redact(exc))
                 self._stop.wait(self.poll)
+
+    def _adopt_waiting(self) -> None:
+        """Adopt the unknown zones that already have pending files.
+
+        A NOTIFY sent before this worker's LISTEN (a file uploaded into a new domain just
+        as the worker started, or while the LISTEN connection was down) is never seen;
+        without this its zone would wait for a restart.
+        """
+        if self.discover is None:
+            return
+        try:
+            waiting = self.ledger.zones_waiting()
+        except Exception as exc:
+            log.warning("could not list the zones with waiting files: %s", redact(exc))
+            return
+        for name in waiting:
+            self._adopt(name)
 
     def _adopt(self, name: str) -> None:
         """Start serving a zone named in a NOTIFY that this worker does not know yet."""
