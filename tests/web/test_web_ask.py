@@ -17,18 +17,17 @@ from server_helpers import Server, serving
 from web_helpers import (
     PASSWORD,
     Watched,
+    add_team,
     log_in,
     path_of,
     screenshot,
     serious_accessibility_violations,
 )
 
-from tidyllm.access import add_grant, add_user
 from tidyllm.access.login import authenticate_password
 from tidyllm.answering.chat import new_chat
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.extraction import ExtractedDocument, Page
-from tidyllm.knowledge import create_domain
 from tidyllm.knowledge.indexing import index_document
 
 PAGES = (
@@ -89,12 +88,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -
 def setup(web_sm) -> dict[str, str]:
     """vic views ``fed`` (a three-page PDF through its drop zone, and a hostile memo), eve
     edits it; ``secret`` is ada's only. Returns ada's chat id in ``fed``."""
-    for name, role in (("ada", "admin"), ("eve", "editor"), ("vic", "viewer")):
-        add_user(web_sm, name, role, PASSWORD)
-    for name in ("fed", "secret"):
-        create_domain(web_sm, name)
-    add_grant(web_sm, "fed", user="eve", role="editor")
-    add_grant(web_sm, "fed", user="vic", role="viewer")
+    add_team(web_sm, "fed", "secret")
     with UnifiedDropZones(web_sm) as dz:
         dz.drop_data(io.BytesIO(REPORT), zone="ingest-fed", name="validation report.pdf")
         dz.drop_data(io.BytesIO(REPORT), zone="ingest-secret", name="secret report.pdf")

@@ -17,14 +17,12 @@ from server_helpers import Server, free_port, start_server, stop_server
 from web_helpers import (
     PASSWORD,
     Watched,
+    add_team,
     log_in,
     path_of,
     screenshot,
     serious_accessibility_violations,
 )
-
-from tidyllm.access import add_grant, add_user
-from tidyllm.knowledge import create_domain
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 PATENT = CORPUS / "us-patent-12290739.pdf"  # scanned: no text layer, fails for real
@@ -69,11 +67,7 @@ def setup(web_sm, web_server: Server) -> dict[str, int]:
     patent failed in ``ingest-ops``, one after the other; one MLflow run logged."""
     if not PATENT.exists():
         pytest.fail(f"the scanned patent is missing from the shared corpus: {PATENT}")
-    for name, role in (("ada", "admin"), ("eve", "editor"), ("vic", "viewer")):
-        add_user(web_sm, name, role, PASSWORD)
-    create_domain(web_sm, "ops")
-    add_grant(web_sm, "ops", user="eve", role="editor")
-    add_grant(web_sm, "ops", user="vic", role="viewer")
+    add_team(web_sm, "ops")
     with web_server.client() as http:
         login = http.post("/api/v1/login", json={"name": "ada", "password": PASSWORD})
         assert login.status_code == 200, login.text

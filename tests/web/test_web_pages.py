@@ -12,18 +12,16 @@ import httpx
 import pytest
 from server_helpers import Server, serving
 from web_helpers import (
-    PASSWORD,
     Watched,
+    add_team,
     log_in,
     path_of,
     screenshot,
     serious_accessibility_violations,
 )
 
-from tidyllm.access import add_grant, add_user
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.extraction import ExtractedDocument, Page
-from tidyllm.knowledge import create_domain
 from tidyllm.knowledge.indexing import index_document
 
 FILES = {
@@ -44,12 +42,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -
 def setup(web_sm) -> None:
     """ada (admin), eve (editor of reports), vic (viewer of reports); ``reports`` holds three
     dropped files and one indexed directly, ``secret`` one that only ada may see."""
-    for name, role in (("ada", "admin"), ("eve", "editor"), ("vic", "viewer")):
-        add_user(web_sm, name, role, PASSWORD)
-    for name in ("reports", "secret"):
-        create_domain(web_sm, name)
-    add_grant(web_sm, "reports", user="eve", role="editor")
-    add_grant(web_sm, "reports", user="vic", role="viewer")
+    add_team(web_sm, "reports", "secret")
     with UnifiedDropZones(web_sm) as dz:
         for name, data in FILES.items():
             dz.drop_data(io.BytesIO(data), zone="ingest-reports", name=name)

@@ -1,5 +1,6 @@
-"""Shared steps of the browser tests: log in, watch for dialogs and CSP violations,
-screenshots at both widths, and the axe-core accessibility check."""
+"""Shared steps of the browser tests: the users and domains they set up, log in, watch
+for dialogs and CSP violations, screenshots at both widths, and the axe-core accessibility
+check."""
 
 from __future__ import annotations
 
@@ -23,6 +24,20 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
 PASSWORD = "correct horse battery staple"
 WAIT_MS = 60_000  # a busy CI machine runs the whole suite twice at once
+
+
+def add_team(sm: Any, domain: str, *others: str) -> None:
+    """ada (admin), eve (editor of ``domain``) and vic (viewer of it), all with
+    ``PASSWORD``; the ``others`` domains are created too, granted to nobody."""
+    from tidyllm.access import add_grant, add_user
+    from tidyllm.knowledge import create_domain
+
+    for name, role in (("ada", "admin"), ("eve", "editor"), ("vic", "viewer")):
+        add_user(sm, name, role, PASSWORD)
+    for name in (domain, *others):
+        create_domain(sm, name)
+    add_grant(sm, domain, user="eve", role="editor")
+    add_grant(sm, domain, user="vic", role="viewer")
 
 
 class Watched:
