@@ -577,3 +577,28 @@ def test_the_fed_pdf_uploaded_over_http_is_processed_by_the_servers_worker_and_f
         code = stop_server(server)
     assert code == 0, server.log.read_text()
     assert "Traceback" not in server.log.read_text()
+
+
+def test_an_upload_being_processed_says_which_pipeline_step_it_is_in(small, small_sm, tokens):
+    """``stage``: the step of the ``step`` event the worker wrote as the step started (a
+    worker is played here, so no timing is involved: the server has none)."""
+    from tidyllm.dropzones.ledger import Ledger
+
+    create_domain(small_sm, "staged")
+    add_grant(small_sm, "staged", user="eve", role="editor")
+    response = post_files(small, tokens["eve"], "staged", {"file": ("s.txt", TEXT, "text/plain")})
+    assert response.status_code == 201, response.text
+    file_id = response.json()["files"][0]["id"]
+    with small.client(tokens["eve"]) as http:
+        assert http.get(f"/api/v1/uploads/{file_id}").json()["stage"] is None  # queued
+        ledger = Ledger(small_sm)
+        (row,) = ledger.claim(["ingest-staged"], "played-worker", lease=600)
+        assert http.get(f"/api/v1/uploads/{file_id}").json()["stage"] is None  # fetching
+        assert ledger.step(row, "played-worker", "extract")
+        body = http.get(f"/api/v1/uploads/{file_id}").json()
+        assert (body["state"], body["stage"]) == ("processing", "extract")
+        assert ledger.step(row, "played-worker", "index")
+        body = http.get(f"/api/v1/uploads/{file_id}").json()
+    assert (body["state"], body["stage"]) == ("processing", "index")
+    steps = [e["detail"]["step"] for e in body["events"] if e["kind"] == "step"]
+    assert steps == ["extract", "index"]

@@ -222,6 +222,16 @@ SELECT id, zone, %(state)s, %(owner)s, %(error)s::jsonb FROM gone
 RETURNING file_id
 """
 
+# A ``step`` event as a pipeline step starts, only while the lease is still this worker's
+# (no row: the lease was lost). The upload page and ``GET /api/v1/uploads/{id}`` read it
+# as the file's live stage; the events, in order, are its stage history.
+STEP = """
+INSERT INTO events (file_id, zone, kind, worker, detail)
+SELECT id, zone, 'step', %(owner)s, jsonb_build_object('step', %(step)s::text)
+FROM files WHERE id = %(id)s AND lease_owner = %(owner)s AND state = 'processing'
+RETURNING file_id
+"""
+
 ADD_EVENT = """
 INSERT INTO events (file_id, zone, kind, worker, detail)
 VALUES (%(id)s, %(zone)s, %(kind)s, %(worker)s, %(detail)s)
@@ -364,6 +374,24 @@ class FileRow:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         out["key"] = self.display_key
         return out
+
+
+def claim_steps(events: Sequence[dict[str, Any]]) -> list[str]:
+    """The pipeline steps started since the file's latest ``claimed`` event, in order."""
+    steps: list[str] = []
+    for event in events:
+        if event["kind"] == "claimed":
+            steps = []
+        elif event["kind"] == "step":
+            steps.append(str((event.get("detail") or {}).get("step")))
+    return steps
+
+
+def current_stage(state: str, events: Sequence[dict[str, Any]]) -> str | None:
+    """The pipeline step a file is in while ``processing`` (its latest ``step`` event since
+    it was claimed); ``None`` otherwise, or before its first step starts (fetching)."""
+    steps = claim_steps(events) if state == "processing" else []
+    return steps[-1] if steps else None
 
 
 def _dicts(cur: Any) -> list[dict[str, Any]]:
@@ -631,6 +659,12 @@ class Ledger:
         }
         with self.sm.connection() as conn:
             conn.execute(ADD_EVENT, params)
+
+    def step(self, row: FileRow, owner: str, name: str) -> bool:
+        """Record that pipeline step ``name`` starts; False when the lease was lost."""
+        params = {"id": row.id, "owner": owner, "step": name}
+        with self.sm.connection() as conn:
+            return conn.execute(STEP, params).fetchone() is not None
 
     def set_run_id(self, ids: Sequence[int], run_id: str) -> None:
         with self.sm.connection() as conn:

@@ -11,7 +11,8 @@ Order of work, and why:
    result that still stands (an indexed document still in its domain), make this file a
    ``duplicate``; the same bytes being processed by another worker right now make this
    file wait;
-5. the pipeline runs; bad input (``FileRejected``) fails the file, anything else is
+5. the pipeline runs, a ``step`` event as each step starts (the file's live stage);
+   bad input (``FileRejected``) fails the file, anything else is
    transient and retried with exponential backoff and jitter, ``dead`` after
    ``max_attempts``;
 6. destination planned in the ledger, attachments written, file moved, ledger updated.
@@ -208,6 +209,8 @@ class Processor:
             reindex=row.reindex,
         )
         for step in pipeline.steps:
+            if not self.ledger.step(row, self.owner, step.name):  # a ``step`` event
+                raise LeaseLost
             ctx.results[step.name] = step.run(ctx)
         result = {
             "pipeline": pipeline.name,

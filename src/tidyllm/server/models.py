@@ -184,6 +184,10 @@ class UploadState(_Model):
     name: str
     size: int
     state: str
+    stage: str | None = Field(
+        description="While `processing`: the pipeline step it is in (`extract`, `index`, "
+        "`report`...); null otherwise or before the first step starts"
+    )
     location: str
     attempts: int
     error: dict | None

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tidyllm.access import Actor
 from tidyllm.dropzones.api import INGEST_ZONE_PREFIX
+from tidyllm.dropzones.ledger import current_stage
 from tidyllm.errors import TidyLLMError
 from tidyllm.knowledge.uploads import check_editor, upload_file, upload_history
 from tidyllm.server.auth import ActorDep, SessionDep
@@ -132,6 +133,7 @@ async def upload_state(file_id: int, sm: SessionDep, actor: ActorDep) -> UploadS
         name=row["key"].removeprefix("upload/"),
         size=row["size"],
         state=row["state"],
+        stage=current_stage(row["state"], history["events"]),
         location=row["location"],
         attempts=row["attempts"],
         error=row["error"],
