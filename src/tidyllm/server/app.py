@@ -28,6 +28,7 @@ from tidyllm.server.routes_chat import router as chat_router
 from tidyllm.server.routes_documents import router as documents_router
 from tidyllm.server.routes_health import router as health_router
 from tidyllm.server.routes_knowledge import router as knowledge_router
+from tidyllm.server.routes_routing import router as routing_router
 from tidyllm.server.routes_session import router as session_router
 from tidyllm.server.routes_uploads import router as uploads_router
 from tidyllm.server.routes_zones import router as zones_router
@@ -112,6 +113,7 @@ def create_app(sm: Any | None = None, *, worker: bool | None = None) -> FastAPI:
     app.include_router(documents_router)
     app.include_router(zones_router)
     app.include_router(uploads_router)
+    app.include_router(routing_router)
     app.include_router(session_router)
     app.include_router(account_router)
     app.include_router(metrics_router)

@@ -11,6 +11,8 @@ from tidyllm.settings.schema import (
     ObjectStoreSettings,
     SearchSettings,
     Settings,
+    UploadRoute,
+    UploadSettings,
     WebSettings,
     ZoneSettings,
 )
@@ -26,6 +28,8 @@ __all__ = [
     "ObjectStoreSettings",
     "SearchSettings",
     "Settings",
+    "UploadRoute",
+    "UploadSettings",
     "WebSettings",
     "ZoneSettings",
     "get_path",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tidyllm.redaction import redact
@@ -198,6 +198,85 @@ class ZoneSettings(_Section):
     )
 
 
+_MIME_PATTERN = r"^[a-z0-9][a-z0-9.+-]{0,62}/(\*|[a-z0-9][a-z0-9.+-]{0,62})$"
+_NAME_OF_RULE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_DOMAIN_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+
+class RouteMatch(_Section):
+    """What an upload routing rule matches: every condition given must hold."""
+
+    type: str | None = Field(
+        None,
+        pattern=_MIME_PATTERN,
+        description="Detected MIME type, exact (application/pdf) or a family (text/*)",
+    )
+    name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="Glob on the file's base name, case-insensitive (*.md, report-??.pdf)",
+    )
+    min_bytes: int | None = Field(None, ge=0, description="Smallest size, in bytes")
+    max_bytes: int | None = Field(None, ge=0, description="Largest size, in bytes")
+
+    @field_validator("name")
+    @classmethod
+    def _glob(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a name glob matches a base name: no '/', '\\' or control characters")
+        depth = 0
+        for c in value:  # fnmatch takes an unclosed '[' literally: a typo, most likely
+            if c == "[":
+                depth += 1
+            elif c == "]" and depth:
+                depth = 0
+        if depth:
+            raise ValueError(f"the glob {value!r} has a '[' that is never closed")
+        return value
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> RouteMatch:
+        conditions = (self.type, self.name, self.min_bytes, self.max_bytes)
+        if all(c is None for c in conditions):
+            raise ValueError("a rule needs at least one of type, name, min_bytes, max_bytes")
+        low, high = self.min_bytes, self.max_bytes
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_bytes ({low}) is larger than max_bytes ({high})")
+        return self
+
+
+class UploadRoute(_Section):
+    """One routing rule: files that match go to ``domain`` (the first matching rule wins)."""
+
+    name: str = Field(..., pattern=_NAME_OF_RULE, description="Rule name, shown to the user")
+    match: RouteMatch = Field(..., description="The conditions (all must hold)")
+    domain: str = Field(..., pattern=_DOMAIN_NAME, description="Domain the files go to")
+
+
+class UploadSettings(_Section):
+    """Smart routing on the web upload page: rules that choose a domain for a file."""
+
+    routes: list[UploadRoute] = Field(
+        default_factory=list,
+        description="Routing rules, first match wins (see docs/web.md#smart-routing)",
+    )
+    default_domain: str | None = Field(
+        None, pattern=_DOMAIN_NAME, description="Domain for files no rule matches; unset: none"
+    )
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_route_names(cls, routes: list[UploadRoute]) -> list[UploadRoute]:
+        names = [r.name for r in routes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"route names must be unique; repeated: {', '.join(dupes)}")
+        return routes
+
+
 class WebSettings(_Section):
     """The REST API and web UI."""
 
@@ -237,6 +316,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Drop zones (a list; see docs/dropzones.md)"
     )
     web: WebSettings = Field(default_factory=WebSettings)
+    upload: UploadSettings = Field(default_factory=UploadSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, **_sources):  # type: ignore[override]

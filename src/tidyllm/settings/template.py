@@ -43,6 +43,8 @@ def _yaml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list):
+        return json.dumps(value)  # a JSON list is a valid YAML flow sequence
     return json.dumps(str(value))  # JSON strings are valid YAML scalars
 
 
