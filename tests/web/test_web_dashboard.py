@@ -215,3 +215,65 @@ def test_the_mlflow_ui_url_setting_takes_only_http_urls() -> None:
     for hostile in ("javascript:alert(1)", "//evil.example", "http://a b", "data:text/html,x"):
         with pytest.raises(ValidationError):
             MlflowSettings(ui_url=hostile)
+
+
+HOSTILE_NAME = (
+    "<img src=x onerror=alert(1)> <svg onload=alert(2)> <script>alert(3)<.script> "
+    "javascript:alert(4).pdf"
+)
+
+
+def test_a_failed_file_with_a_hostile_name_is_shown_as_text_on_the_dashboard_and_history(
+    tab: Watched, web_server: Server, web_sm
+) -> None:
+    """The failures list and the history page show the name as text: no element, no
+    script, no dialog (the ``tab`` fixture fails the test on any dialog or CSP report)."""
+    from tidyllm.knowledge import create_domain
+
+    create_domain(web_sm, "hostile")
+    with web_server.client() as http:
+        login = http.post("/api/v1/login", json={"name": "ada", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        http.headers["X-CSRF-Token"] = login.json()["user"]["csrf_token"]
+        sent = http.post(
+            "/api/v1/domains/hostile/uploads", files={"file": (HOSTILE_NAME, PATENT.read_bytes())}
+        )
+        assert sent.status_code == 201, sent.text
+        stored = sent.json()["files"][0]
+        deadline = time.monotonic() + FINAL_S
+        while (state := http.get(f"/api/v1/uploads/{stored['id']}").json()["state"]) != "failed":
+            assert state in ("pending", "processing"), state
+            assert time.monotonic() < deadline, "the hostile file did not fail"
+            time.sleep(0.3)
+    name = stored["name"]
+    assert "<script>" in name and "onerror=" in name  # kept as the user named it
+
+    def nothing_ran() -> None:
+        assert page.locator("img[src=x], svg[onload], [onerror], [onload]").count() == 0
+        scripts = page.evaluate("[...document.scripts].map(s => s.src || s.textContent)")
+        assert not [s for s in scripts if "alert" in s], scripts
+        assert not [
+            h
+            for h in page.locator("a").evaluate_all("a => a.map(e => e.href)")
+            if h.lower().startswith("javascript:")
+        ]
+        assert tab.dialogs == []
+
+    page = tab.page
+    log_in(page, "ada")
+    page.goto("/dashboard")
+    row = page.locator(f"#failed-{stored['id']}")
+    link = row.locator("th a")
+    assert name in link.inner_text()
+    assert link.get_attribute("href") == f"/dashboard/files/{stored['id']}"
+    assert "no text layer" in row.inner_text()
+    nothing_ran()
+
+    with page.expect_navigation():
+        link.click()
+    assert path_of(page.url) == f"/dashboard/files/{stored['id']}"
+    assert name in page.locator("h1 .file-key").inner_text()
+    assert page.locator("#events tbody tr[data-kind=failed]").count() == 1
+    nothing_ran()
+    page.wait_for_timeout(500)  # an onerror or onload handler would have run by now
+    assert tab.dialogs == []
