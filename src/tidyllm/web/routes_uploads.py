@@ -76,7 +76,16 @@ async def upload_page(
         )
     chosen = domain or rows[0].stats.domain.name
     limit = sm.settings.server.max_upload_bytes
-    return render(request, "upload.html", user=user, domains=rows, chosen=chosen, max_bytes=limit)
+    routing = bool(sm.settings.upload.routes or sm.settings.upload.default_domain)
+    return render(
+        request,
+        "upload.html",
+        user=user,
+        domains=rows,
+        chosen=chosen,
+        max_bytes=limit,
+        routing=routing,
+    )
 
 
 def upload_state(sm: Any, file_id: int, actor: Actor) -> dict[str, Any]:
