@@ -136,11 +136,15 @@ def test_an_editor_uploads_and_watches_each_file_reach_its_final_state(
     done = upload_item(page, "field note.txt").locator(".upload-state[data-state=done]")
     done.wait_for(timeout=FINAL_MS)
     assert done.locator(".badge").inner_text() == "done"
+    # the pipeline steps it went through, recorded by the worker as each started
+    stages = done.locator(".stages").inner_text()
+    assert "extracting → indexing" in stages and "writing the report" in stages, stages
     failed = upload_item(page, PATENT.name).locator(".upload-state[data-state=failed]")
     failed.wait_for(timeout=FINAL_MS)
     text = failed.inner_text()
     assert "no text layer" in text
     assert failed.locator(".hint").inner_text().strip()  # what to do about it
+    assert "extracting" in failed.locator(".stages").inner_text()  # where it failed
     assert page.evaluate("window.__same_page") is True  # no reload happened
     assert "100%" in page.evaluate("window.__percents")  # each bar followed its bytes
     screenshot(page, "upload-final")

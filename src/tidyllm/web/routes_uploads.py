@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from tidyllm.access import Actor
 from tidyllm.access.roles import at_least
 from tidyllm.dropzones.api import INGEST_ZONE_PREFIX, UnifiedDropZones
-from tidyllm.dropzones.ledger import TERMINAL_STATES
+from tidyllm.dropzones.ledger import TERMINAL_STATES, claim_steps, current_stage
 from tidyllm.errors import DomainNotFound, FileStateConflict, PermissionDenied
 from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.uploads import upload_history
@@ -39,6 +39,18 @@ LABELS = {
     "vanished": "gone (the file disappeared before it was processed)",
     "superseded": "replaced by a newer upload",
 }
+
+# the pipeline steps (a ``step`` event as each starts) as a person reads them
+STAGES = {
+    "extract": "extracting",
+    "index": "indexing (chunking and embedding)",
+    "report": "writing the report",
+    "archive": "archiving",
+}
+
+
+def stage_label(step: str) -> str:
+    return STAGES.get(step, f"running {step}")
 
 
 def upload_domains(sm: Any, actor: Actor) -> list[Any]:
@@ -104,12 +116,18 @@ def upload_state(sm: Any, file_id: int, actor: Actor) -> dict[str, Any]:
             except DomainNotFound:
                 can_retry = False
     error = row["error"] if isinstance(row["error"], dict) else None
+    stage = current_stage(row["state"], history["events"])
+    label = LABELS.get(row["state"], row["state"])
+    if row["state"] == "processing":
+        label = stage_label(stage) if stage else "starting"
     return {
         "id": row["id"],
         "name": row["key"].removeprefix("upload/"),
         "domain": domain,
         "state": row["state"],
-        "label": LABELS.get(row["state"], row["state"]),
+        "label": label,
+        "stage": stage,
+        "stages": [stage_label(step) for step in claim_steps(history["events"])],
         "final": row["state"] in TERMINAL_STATES,
         "error": error,
         "attempts": row["attempts"],
