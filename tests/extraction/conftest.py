@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-_CANDIDATES = (
-    Path(__file__).resolve().parents[3] / "shared" / "corpus",  # CI: shared/ beside the clone
-    Path("/work/shared/corpus"),
-)
+from corpus_paths import CORPUS
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The shared real-document corpus (two PDFs)."""
-    env = os.environ.get("TIDYLLM_CORPUS")
-    for candidate in ([Path(env)] if env else []) + list(_CANDIDATES):
-        if (candidate / "us-patent-12290739.pdf").is_file():
-            return candidate
-    pytest.fail("the shared corpus (fed-sr-...pdf, us-patent-...pdf) was not found")
+    if not (CORPUS / "us-patent-12290739.pdf").is_file():
+        pytest.fail(f"the shared corpus (the Fed report and the patent) is not at {CORPUS}")
+    return CORPUS
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
-if not FED_PDF.exists():  # the corpus lives next to the checkout: ../shared/corpus
-    FED_PDF = Path(__file__).resolve().parents[3] / "shared" / "corpus" / FED_PDF.name
+from corpus_paths import FED_PDF
+
 PATENT_PDF = FED_PDF.with_name("us-patent-12290739.pdf")
 DATASET = Path(__file__).resolve().parents[2] / "datasets" / "fed-sr-2015"
 

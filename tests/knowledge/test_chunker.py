@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
+from corpus_paths import FED_PDF
 from tidyllm.embedding import MiniLMEmbedder, load_tokenizer
 from tidyllm.errors import ChunkingError, TidyLLMError
 from tidyllm.extraction.model import Block, Page
 from tidyllm.knowledge.chunker import Chunk, Chunker, chunk_pages
 
-FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
 TOKENIZER = load_tokenizer()
 
 

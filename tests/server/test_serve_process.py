@@ -18,14 +18,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from server_helpers import TIDYLLM, server_env, start_server, stop_server
 
+from corpus_paths import FED_PDF
 from tidyllm.access import add_user, create_token
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.session import UnifiedSessionManager
 
 PROGRESS_BOUND = 120.0  # seconds with no state change before the test gives up
-FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
-if not FED_PDF.exists():  # the corpus lives next to the checkout: ../shared/corpus
-    FED_PDF = Path(__file__).resolve().parents[3] / "shared" / "corpus" / FED_PDF.name
 
 
 def test_the_background_worker_processes_a_dropped_file_and_sigterm_stops_cleanly(

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from server_helpers import Server, error_of, start_server, stop_server
 
+from corpus_paths import FED_PDF
 from tidyllm.access import add_grant, add_user, create_token, read_audit
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.dropzones.detect import STALE_TMP_SECONDS
@@ -27,9 +28,7 @@ LIMIT = 4096
 IDLE = 3  # server.upload_idle_seconds of the small server
 PASSWORD = "correct horse battery staple"
 PROGRESS_BOUND = 180.0  # seconds with no state change before a poll gives up
-FED_PDF = Path("/work/shared/corpus/fed-sr-model-validation-stress-testing-2015.pdf")
-if not FED_PDF.exists():  # the corpus lives next to the checkout: ../shared/corpus
-    FED_PDF = Path(__file__).resolve().parents[3] / "shared" / "corpus" / FED_PDF.name
+
 TEXT = b"Our fieldwork ended in March 2015.\n"
 
 

@@ -27,11 +27,11 @@ import httpx
 import pytest
 from server_helpers import TIDYLLM, Server, error_of, server_env, start_server, stop_server
 
+from corpus_paths import CORPUS
+
 PASSWORD = "correct horse battery staple"
 DOMAIN = "journey"
-CORPUS = Path("/work/shared/corpus")
-if not CORPUS.exists():  # the corpus lives next to the checkout: ../shared/corpus
-    CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
 FED_PDF = CORPUS / "fed-sr-model-validation-stress-testing-2015.pdf"
 PATENT_PDF = CORPUS / "us-patent-12290739.pdf"
 PROGRESS_BOUND = 600.0  # seconds a file may show no new state or event before the poll fails

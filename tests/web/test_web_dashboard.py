@@ -24,7 +24,8 @@ from web_helpers import (
     serious_accessibility_violations,
 )
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+from corpus_paths import CORPUS
+
 PATENT = CORPUS / "us-patent-12290739.pdf"  # scanned: no text layer, fails for real
 FINAL_S = 240  # extraction on a machine running the suite twice
 UI_URL = "http://mlflow.example.test:5000"
@@ -74,8 +75,12 @@ def setup(web_sm, web_server: Server) -> dict[str, int]:
         http.headers["X-CSRF-Token"] = login.json()["user"]["csrf_token"]
         done = upload(http, "ops note.txt", b"Operations note: the pumps were serviced.\n", "done")
         failed = upload(http, PATENT.name, PATENT.read_bytes(), "failed")
-    for _ in range(10):  # the server's background flush may hold the local store a moment
-        run = web_sm.tracker().log_run(run_name="dashboard-test-run", params={"zone": "ops"})
+    for _ in range(30):  # the server's background flush may hold (or migrate) the store
+        try:
+            run = web_sm.tracker().log_run(run_name="dashboard-test-run", params={"zone": "ops"})
+        except Exception:  # MLflow's own errors while the server creates the same store
+            time.sleep(1)
+            continue
         if not run.buffered:
             break
         time.sleep(1)

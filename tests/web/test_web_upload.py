@@ -19,12 +19,12 @@ from web_helpers import (
     serious_accessibility_violations,
 )
 
+from corpus_paths import CORPUS
 from tidyllm.access import add_grant, add_user
 from tidyllm.extraction import ExtractedDocument, Page
 from tidyllm.knowledge import create_domain
 from tidyllm.knowledge.indexing import index_document
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 PATENT = CORPUS / "us-patent-12290739.pdf"  # scanned: no text layer
 FINAL_MS = 240_000  # extraction and embedding on a machine running the suite twice
 XSS_NAME = "<img src=x onerror=alert(1)> <script>alert(2)<.script> javascript:alert(3).txt"
