@@ -200,10 +200,13 @@ def test_mlflow_not_reachable_is_said_at_once(tmp_path: Path) -> None:
 
     dead = f"http://127.0.0.1:{free_port()}"
     with UnifiedSessionManager(data_dir=tmp_path, mlflow={"tracking_uri": dead}) as sm:
-        start = time.monotonic()
+
+        def no_client() -> None:
+            raise AssertionError("an MLflow client was built for a server the probe found dead")
+
+        sm.mlflow = no_client  # the outcome, not a time: nothing waits on MLflow's own retries
         with pytest.raises(ServiceUnavailable) as caught:
             recent_runs(sm)
-        assert time.monotonic() - start < 10
     html = templates.get_template("_mlflow.html").render(
         found=None, error=str(caught.value), ui_url=None
     )
