@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,14 +39,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def server_env(data_dir: Path, database_url: str) -> dict[str, str]:
+def server_env(
+    data_dir: Path, database_url: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env["TIDYLLM_DATA_DIR"] = str(data_dir)
     env["TIDYLLM_DATABASE__URL"] = database_url
+    env.update(extra or {})
     return env
 
 
-def start_server(tmp: Path, database_url: str, *args: str) -> Server:
+def start_server(
+    tmp: Path, database_url: str, *args: str, env: Mapping[str, str] | None = None
+) -> Server:
     data_dir = tmp / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -54,7 +59,7 @@ def start_server(tmp: Path, database_url: str, *args: str) -> Server:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [TIDYLLM, "serve", "--port", str(port), *args],
-            env=server_env(data_dir, database_url),
+            env=server_env(data_dir, database_url, env),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -89,9 +94,12 @@ def stop_server(server: Server) -> int:
 
 
 @contextmanager
-def serving(tmp: Path, database_url: str, *args: str) -> Iterator[Server]:
-    """A ``tidyllm serve`` (with ``args``) on ``database_url`` until the block ends."""
-    running = start_server(tmp, database_url, *args)
+def serving(
+    tmp: Path, database_url: str, *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """A ``tidyllm serve`` (with ``args``, and ``env`` over the test's environment) on
+    ``database_url`` until the block ends."""
+    running = start_server(tmp, database_url, *args, env=env)
     try:
         yield running
     finally:

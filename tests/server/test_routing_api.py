@@ -5,7 +5,6 @@ did not exist), refusals an upload would meet, hostile bodies, roles."""
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -44,20 +43,10 @@ def server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -> It
     tmp = tmp_path_factory.mktemp("route")
     config = tmp / "tidyllm.yaml"
     config.write_text(RULES, encoding="utf-8")
-    saved = os.environ.get("TIDYLLM_CONFIG")
-    os.environ["TIDYLLM_CONFIG"] = str(config)
-    try:
-        running = serving(tmp, module_database, "--no-worker")
-        started = running.__enter__()  # the server read its environment: restore ours
-    finally:
-        if saved is None:
-            os.environ.pop("TIDYLLM_CONFIG", None)
-        else:
-            os.environ["TIDYLLM_CONFIG"] = saved
-    try:
-        yield started
-    finally:
-        running.__exit__(None, None, None)
+    with serving(
+        tmp, module_database, "--no-worker", env={"TIDYLLM_CONFIG": str(config)}
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

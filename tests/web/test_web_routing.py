@@ -5,8 +5,6 @@ overrides a file with no rule; each file lands in its domain and reaches done.""
 
 from __future__ import annotations
 
-import os
-import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,18 +13,18 @@ import pytest
 from extraction_builders import raw_pdf
 from server_helpers import Server, serving
 from web_helpers import (
-    PASSWORD,
+    FINAL_MS,
     Watched,
     add_team,
     log_in,
     screenshot,
     serious_accessibility_violations,
+    warm_up,
 )
 
 from tidyllm.access import add_grant
 from tidyllm.knowledge.uploads import upload_history
 
-FINAL_MS = 240_000  # extraction and embedding on a machine running the suite twice
 RULES = """\
 upload:
   routes:
@@ -65,39 +63,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -
     tmp = tmp_path_factory.mktemp("web-routing")
     config = tmp / "tidyllm.yaml"
     config.write_text(RULES, encoding="utf-8")
-    saved = os.environ.get("TIDYLLM_CONFIG")
-    os.environ["TIDYLLM_CONFIG"] = str(config)
-    try:
-        running = serving(tmp, module_database)
-        server = running.__enter__()
-    finally:
-        if saved is None:
-            os.environ.pop("TIDYLLM_CONFIG", None)
-        else:
-            os.environ["TIDYLLM_CONFIG"] = saved
-    try:
+    with serving(tmp, module_database, env={"TIDYLLM_CONFIG": str(config)}) as server:
         yield server
-    finally:
-        running.__exit__(None, None, None)
-
-
-def warm_up(server: Server) -> None:
-    """One file through the upload route and the worker first (as test_web_upload: the
-    drop zones load their pipeline steps on first use, once)."""
-    with server.client() as http:
-        login = http.post("/api/v1/login", json={"name": "eve", "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        http.headers["X-CSRF-Token"] = login.json()["user"]["csrf_token"]
-        sent = http.post(
-            "/api/v1/domains/notes/uploads", files={"file": ("warm-up.txt", b"Warm up.\n")}
-        )
-        assert sent.status_code == 201, sent.text
-        file_id = sent.json()["files"][0]["id"]
-        deadline = time.monotonic() + FINAL_MS / 1000
-        while (state := http.get(f"/api/v1/uploads/{file_id}").json()["state"]) != "done":
-            assert state in ("pending", "processing"), state
-            assert time.monotonic() < deadline, "the warm-up upload was not processed"
-            time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +72,7 @@ def setup(web_sm, web_server: Server) -> None:
     """eve edits reports and notes; secret exists, granted to nobody."""
     add_team(web_sm, "reports", "notes", "secret")
     add_grant(web_sm, "notes", user="eve", role="editor")
-    warm_up(web_server)
+    warm_up(web_server, "notes")
 
 
 def route_item(page, name: str):

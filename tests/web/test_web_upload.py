@@ -5,18 +5,19 @@ titles shown as text, never run."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from server_helpers import Server, serving
 from web_helpers import (
+    FINAL_MS,
     PASSWORD,
     Watched,
     log_in,
     screenshot,
     serious_accessibility_violations,
+    warm_up,
 )
 
 from corpus_paths import CORPUS
@@ -26,7 +27,6 @@ from tidyllm.knowledge import create_domain
 from tidyllm.knowledge.indexing import index_document
 
 PATENT = CORPUS / "us-patent-12290739.pdf"  # scanned: no text layer
-FINAL_MS = 240_000  # extraction and embedding on a machine running the suite twice
 XSS_NAME = "<img src=x onerror=alert(1)> <script>alert(2)<.script> javascript:alert(3).txt"
 XSS_TITLE = (
     '<script>alert("title")</script><img src=x onerror=alert(4)>'
@@ -45,36 +45,13 @@ def web_server(tmp_path_factory: pytest.TempPathFactory, module_database: str) -
         yield running
 
 
-def warm_up(server: Server) -> None:
-    """One file through the server's upload route and worker before the browser tests.
-
-    The drop zones load their pipeline steps on first use, and two threads doing that at
-    once can find the registry still empty ("unknown pipeline step 'extract'"); these
-    tests are about the pages, so the server has done it once before they start.
-    """
-    with server.client() as http:
-        login = http.post("/api/v1/login", json={"name": "eve", "password": PASSWORD})
-        assert login.status_code == 200, login.text
-        http.headers["X-CSRF-Token"] = login.json()["user"]["csrf_token"]
-        sent = http.post(
-            "/api/v1/domains/inbox/uploads", files={"file": ("warm-up.txt", b"Warm up.\n")}
-        )
-        assert sent.status_code == 201, sent.text
-        file_id = sent.json()["files"][0]["id"]
-        deadline = time.monotonic() + FINAL_MS / 1000
-        while (state := http.get(f"/api/v1/uploads/{file_id}").json()["state"]) != "done":
-            assert state in ("pending", "processing"), state
-            assert time.monotonic() < deadline, "the warm-up upload was not processed"
-            time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def setup(web_sm, web_server: Server) -> None:
     """eve edits ``inbox``, which also holds a document indexed with a hostile title."""
     add_user(web_sm, "eve", "editor", PASSWORD)
     create_domain(web_sm, "inbox")
     add_grant(web_sm, "inbox", user="eve", role="editor")
-    warm_up(web_server)
+    warm_up(web_server, "inbox")
     index_document(
         web_sm,
         domain="inbox",
