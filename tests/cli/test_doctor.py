@@ -116,3 +116,35 @@ def test_doctor_reports_mlflow_down_with_buffered_runs(cli, database_url, data_d
     assert result.exit_code == 1
     mlflow = by_service(result.stdout)["mlflow"]
     assert mlflow["ok"] is False and "1 run(s) buffered" in mlflow["detail"]
+
+
+def test_doctor_names_routing_rules_to_missing_domains(
+    cli, database_url, data_dir, tmp_path, monkeypatch
+):
+    """Users never see a rule to a missing domain (it is skipped), so doctor tells the
+    operator; the command its message suggests, run as printed, mends it."""
+    config = tmp_path / "tidyllm.yaml"
+    config.write_text(
+        "upload:\n"
+        "  routes:\n"
+        "    - {name: pdfs, match: {type: application/pdf}, domain: reports}\n"
+        "    - {name: ghost, match: {name: '*.txt'}, domain: no-such-domain}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TIDYLLM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TIDYLLM_CONFIG", str(config))
+    assert cli("domains", "create", "reports").exit_code == 0
+    result = cli("doctor", "--json")
+    assert result.exit_code == 1, result.output
+    routing = by_service(result.stdout)["upload routing"]
+    assert routing["ok"] is False and routing["configured"] is True
+    assert "ghost -> no-such-domain" in routing["detail"]
+    assert "reports" not in routing["detail"].replace("domains create", "")
+    hint = routing["detail"].split("`")[1].replace("NAME", "no-such-domain")
+    assert hint == "tidyllm domains create no-such-domain"
+    assert cli(*hint.split()[1:]).exit_code == 0
+    again = by_service(cli("doctor", "--json").stdout)["upload routing"]
+    assert again["ok"] is True, again
+    assert again["detail"] == "2 rule(s), every domain they name exists"
+    assert str(config) in again["source"]

@@ -13,6 +13,7 @@ from server_helpers import Server, error_of, serving, session_manager
 
 from tidyllm.access import add_grant, add_user, create_token
 from tidyllm.knowledge import create_domain
+from tidyllm.knowledge.routing import HEAD_BYTES
 
 PASSWORD = "correct horse battery staple"
 PDF_HEAD = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
@@ -158,13 +159,28 @@ def test_what_an_upload_would_refuse_is_said_before(server, tokens):
     assert decided(ask(server, eve, "../../etc/x.pdf", PDF_HEAD))["domain"] == "reports"
 
 
+def test_the_route_sees_the_bytes_the_upload_sniffs(server, tokens):
+    """A .txt whose binary part starts after 4 KB: the route and the upload both refuse it,
+    because the browser sends as many first bytes as the upload's type detection reads."""
+    data = b"plain prose line\n" * 400 + b"\x00\x01\x02\xff" * 200  # binary after 6.8 KB
+    got = decided(ask(server, tokens["eve"], "notes.txt", data[:HEAD_BYTES], len(data)))
+    assert got["domain"] is None and "content is" in got["refused"], got
+    with server.client(tokens["eve"]) as http:
+        sent = http.post("/api/v1/domains/reports/uploads", files={"file": ("notes.txt", data)})
+    assert sent.status_code == 415 or sent.status_code == 400, sent.text
+    assert error_of(sent)["message"] == got["refused"]
+
+
+TOO_MANY_BYTES = base64.b64encode(b"x" * (HEAD_BYTES + 1)).decode()
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
         ({"name": "a.pdf", "size": 5, "head": "not base64!"}, 400),
         ({"name": "a.pdf", "size": 2, "head": base64.b64encode(b"%PDF-").decode()}, 400),
-        ({"name": "a.pdf", "size": 9999, "head": base64.b64encode(b"x" * 4097).decode()}, 400),
-        ({"name": "a.pdf", "size": 9999, "head": "AAAA" * 1367}, 422),  # longer than 4 KB
+        ({"name": "a.pdf", "size": 10**6, "head": TOO_MANY_BYTES}, 400),
+        ({"name": "a.pdf", "size": 10**6, "head": "AAAA" * (HEAD_BYTES // 3 + 2)}, 422),
         ({"name": "a.pdf", "size": 10, "head": "", "domain": "secret"}, 422),
         ({"name": "", "size": 10, "head": ""}, 422),
         ({"name": "a" * 1025, "size": 10, "head": ""}, 422),

@@ -23,9 +23,8 @@ from typing import Any
 from tidyllm.access.actor import Actor
 from tidyllm.access.roles import at_least
 from tidyllm.errors import PermissionDenied, TidyLLMError
+from tidyllm.knowledge.uploads import HEAD_BYTES  # the browser sends what an upload sniffs
 from tidyllm.settings.schema import UploadRoute
-
-HEAD_BYTES = 4096  # what the browser reads of a file to ask (File.slice(0, 4096))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """``POST /api/v1/uploads/route``: where smart routing would send a file, before it is sent.
 
-The browser reads a chosen file's name, size and first 4 KB and asks; the answer names
-a domain only if the user may upload into it (:func:`tidyllm.knowledge.routing.route_for`:
-rules to other domains are as if absent), with the rule and the conditions that held.
+The browser reads a chosen file's name, size and first 64 KB (what an upload sniffs) and
+asks; the answer names a domain only if the user may upload into it
+(:func:`tidyllm.knowledge.routing.route_for`: rules to other domains are as if absent),
+with the rule and the conditions that held.
 Nothing is stored; the upload itself is the ordinary upload route, which checks again.
 """
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tidyllm.credentials import resolve_secret
 from tidyllm.db import migration_head
 from tidyllm.db.dsn import describe
-from tidyllm.errors import CredentialError, ServiceUnavailable
+from tidyllm.errors import CredentialError, ServiceUnavailable, SettingsError
 from tidyllm.session.clients import mlflow_tracking_uri, probe_mlflow_store
 from tidyllm.session.health import Probe
 from tidyllm.settings import SECRET_FIELDS, SECRET_PREFIX, get_path
@@ -25,7 +25,39 @@ def all_probes(sm: UnifiedSessionManager) -> dict[str, tuple[Probe, bool]]:
         "llm": (lambda: _llm(sm), sm.settings.llm.provider != "extractive"),
         "embedder": (lambda: _embedder(sm), True),
         "credentials": (lambda: check_credentials(sm), _uses_store(sm)),
+        "upload routing": (lambda: _upload_routing(sm), _routes_upload(sm)),
     }
+
+
+def _routes_upload(sm: UnifiedSessionManager) -> bool:
+    upload = sm.settings.upload
+    return bool(upload.routes or upload.default_domain)
+
+
+def _upload_routing(sm: UnifiedSessionManager) -> tuple[str, str]:
+    """Every domain ``upload.routes`` and ``upload.default_domain`` name exists.
+
+    Users never learn of a rule to a missing domain (it is skipped as if absent, see
+    :mod:`tidyllm.knowledge.routing`), so the operator must: here, and on the dashboard.
+    """
+    upload = sm.settings.upload
+    if not _routes_upload(sm):
+        return "no routing rules (upload.routes) set", "-"
+    named = {r.name: r.domain for r in upload.routes}
+    if upload.default_domain:
+        named["upload.default_domain"] = upload.default_domain
+    with sm.connection() as conn:
+        rows = conn.execute("SELECT name FROM domains WHERE name = ANY(%s)", [list(named.values())])
+        existing = {row[0] for row in rows}
+    missing = [f"{rule} -> {domain}" for rule, domain in named.items() if domain not in existing]
+    if missing:
+        raise SettingsError(
+            f"routing to domains that do not exist (their files fall through): "
+            f"{', '.join(missing)}; create them with `tidyllm domains create NAME` "
+            "or change upload.routes"
+        )
+    detail = f"{len(upload.routes)} rule(s), every domain they name exists"
+    return detail, sm.loaded.source_of("upload.routes")
 
 
 def _uses_store(sm: UnifiedSessionManager) -> bool:

@@ -20,7 +20,7 @@ from tidyllm.dropzones.api import INGEST_ZONE_PREFIX, UnifiedDropZones
 from tidyllm.dropzones.ledger import TERMINAL_STATES, claim_steps, current_stage
 from tidyllm.errors import DomainNotFound, FileStateConflict, PermissionDenied
 from tidyllm.ids import MAX_ID
-from tidyllm.knowledge.uploads import upload_history
+from tidyllm.knowledge.uploads import HEAD_BYTES, upload_history
 from tidyllm.web.pages import PageError, ViewerDep, call, render
 from tidyllm.web.routes_documents import domains_with_roles, role_in
 
@@ -96,6 +96,7 @@ async def upload_page(
         domains=rows,
         chosen=chosen,
         max_bytes=limit,
+        head_bytes=HEAD_BYTES,
         routing=routing,
     )
 

@@ -3,7 +3,7 @@
 // follows the bytes sent; once stored, its processing state is an htmx fragment that polls
 // the ledger every 2 s.
 // "Automatic" (when routing rules are set): before anything is sent, each file's name,
-// size and first 4 KB go to POST /api/v1/uploads/route, and the file is listed with the
+// size and first 64 KB go to POST /api/v1/uploads/route, and the file is listed with the
 // domain the rules chose, the rule and why, and a select to change it; Upload then sends
 // each file to the domain its select shows.
 // Every text from the user or the server is set with textContent, never as HTML.
@@ -22,7 +22,7 @@
   var routing = document.getElementById("routing");
   var routes = document.getElementById("routes");
   var pending = []; // automatic: {file, choice} for each file listed with its destination
-  var HEAD_BYTES = 4096;
+  var HEAD_BYTES = Number(form.dataset.headBytes) || 65536; // what the server sniffs
 
   function element(tag, className, text) {
     var el = document.createElement(tag);
