@@ -20,7 +20,7 @@ import numpy as np
 from tidyllm.access.actor import Actor
 from tidyllm.answering.citations import Citation, check_citations
 from tidyllm.answering.extractive import extractive_answer
-from tidyllm.answering.generators import generate_answer
+from tidyllm.answering.generators import OnText, generate_answer
 from tidyllm.answering.sources import Source, number_sources
 from tidyllm.errors import SearchError
 from tidyllm.knowledge.context import chunk_context, document_label
@@ -83,6 +83,7 @@ def ask(
     tuning: SearchSettings | None = None,
     actor: Actor | None = None,
     progress: Callable[[str], None] | None = None,
+    on_text: OnText | None = None,
 ) -> Answer:
     """Answer ``question`` from ``domain`` with checked citations.
 
@@ -99,6 +100,11 @@ def ask(
     buffered (never sent on the answer's path) and ``Answer.trace_key`` names it.
     ``progress`` is told each stage as it starts (``retrieving``, then ``answering``), so a
     streamed answer (server-sent events) can show where a slow question is.
+    ``on_text``, with a remote LLM (Bedrock, OpenAI-compatible), streams the model's call
+    and is told each piece of its raw text as it is written: a draft whose citations are
+    not checked yet. The returned :class:`Answer` is the same as without it (citations are
+    checked on the whole text). The offline extractive answerer does not stream and never
+    calls ``on_text``; nor does a question that retrieves nothing relevant.
     """
     question = clean_query(question)
     if mode not in MODES:
@@ -145,7 +151,7 @@ def ask(
             if handle.provider == "extractive":
                 text = extractive_answer(question, query_vector, sources, sm.embedder())
             else:
-                text = generate_answer(handle, question, sources)
+                text = generate_answer(handle, question, sources, on_text)
             span.outputs = {"answer": text}
 
     def finish(reply: str, found: bool, valid: tuple = (), dropped: tuple = ()) -> Answer:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from tidyllm.access.actor import Actor, acting
 from tidyllm.access.audit import record
 from tidyllm.access.grants import VISIBLE, visibility
 from tidyllm.answering.ask import Answer, ask
-from tidyllm.answering.generators import rewrite_question
+from tidyllm.answering.generators import OnText, rewrite_question
 from tidyllm.errors import ChatSessionNotFound, KnowledgeError
 from tidyllm.knowledge.domains import get_domain
 from tidyllm.knowledge.search import clean_query
@@ -242,16 +243,37 @@ def rewrite_followup(handle: Any, history: list[ChatMessage], question: str) -> 
 
 
 def chat_turn(
-    sm: Any, session_id: str, question: str, *, k: int = 5, actor: Actor | None = None
+    sm: Any,
+    session_id: str,
+    question: str,
+    *,
+    k: int = 5,
+    actor: Actor | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_text: OnText | None = None,
 ) -> Answer:
-    """Answer ``question`` in a session: rewrite with the history, ask, store both turns."""
+    """Answer ``question`` in a session: rewrite with the history, ask, store both turns.
+
+    ``progress`` and ``on_text`` are :func:`ask`'s: the stages, and the model's raw text
+    as it streams (remote LLMs only). The rewrite of a follow-up is never streamed, and
+    what is stored is the checked answer, as without them.
+    """
     question = clean_query(question)
     sid = _session_uuid(session_id)
     with sm.connection() as conn:
         domain = _session(conn, sid, session_id, actor).domain
     history = chat_history(sm, session_id, actor=actor)
     query = rewrite_followup(sm.llm(), history, question)
-    answer = ask(sm, domain, question, k=k, retrieval_query=query, actor=actor)
+    answer = ask(
+        sm,
+        domain,
+        question,
+        k=k,
+        retrieval_query=query,
+        actor=actor,
+        progress=progress,
+        on_text=on_text,
+    )
     citations = [
         {
             "number": c.number,

@@ -77,8 +77,8 @@ class AskRequest(_Model):
     filters: dict[str, str] = Field(default_factory=dict, max_length=32)
     stream: bool = Field(
         default=False,
-        description="Server-sent events (progress, answer, citations, done) instead of JSON; "
-        "the same as ?stream=true",
+        description="Server-sent events (progress, delta, answer, citations, done) instead "
+        "of JSON; the same as ?stream=true",
     )
 
 
@@ -298,6 +298,11 @@ class ChatOut(_Model):
 class ChatTurnRequest(_Model):
     question: str = Field(min_length=1, max_length=10_000)
     k: int = Field(default=5, ge=1, le=50)
+    stream: bool = Field(
+        default=False,
+        description="Server-sent events (progress, delta, answer, citations, done) instead "
+        "of JSON; the same as ?stream=true",
+    )
 
 
 class ChatMessageOut(_Model):

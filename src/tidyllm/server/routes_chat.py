@@ -27,6 +27,7 @@ from tidyllm.answering.chat import (
     new_chat,
     rename_chat,
 )
+from tidyllm.knowledge.domains import require_documents
 from tidyllm.server.auth import ActorDep, SessionDep
 from tidyllm.server.errors import error_responses
 from tidyllm.server.models import (
@@ -37,7 +38,8 @@ from tidyllm.server.models import (
     ChatTurnRequest,
     CitationOut,
 )
-from tidyllm.server.routes_knowledge import answer_out
+from tidyllm.server.routes_knowledge import STREAMED, answer_out, emit_answer, streamed
+from tidyllm.server.sse import Emit, event_stream
 
 ERRORS = error_responses(
     (400, "Invalid request"),
@@ -127,18 +129,52 @@ async def messages(chat_id: ChatId, sm: SessionDep, actor: ActorDep) -> list[Cha
     return [_message_out(m) for m in rows]
 
 
+CHAT_STREAM_DOC = (
+    "With stream=true: server-sent events as ask's: `progress` {stage} (retrieving, "
+    "answering), `delta` {text} (zero or more: the model's draft, citations not yet checked; "
+    "only with a remote LLM), `answer` {text} (the checked answer, as stored), `citations` "
+    "{citations, dropped}, `done` {found, provider, model, session_id, retrieval_query}; a "
+    "failure after the stream started is one `error` event in the error shape."
+)
+
+
+def _turn(sm: Any, chat_id: str, body: ChatTurnRequest, actor: Any, emit: Emit | None = None):
+    return chat_turn(sm, chat_id, body.question, k=body.k, actor=actor, **streamed(emit))
+
+
+def _stream_turn(sm: Any, chat_id: str, body: ChatTurnRequest, actor: Any, emit: Emit) -> None:
+    answer = _turn(sm, chat_id, body, actor, emit)
+    done = {"session_id": chat_id, "retrieval_query": answer.retrieval_query}
+    emit_answer(emit, answer_out(answer), **done)
+
+
 @router.post(
     "/chats/{chat_id}/messages",
     summary="Ask in a session: the answer, its citations and the query as searched",
+    description=CHAT_STREAM_DOC,
+    response_model=ChatTurnOut,
+    responses=STREAMED,
 )
 async def post_message(
-    chat_id: ChatId, body: ChatTurnRequest, sm: SessionDep, actor: ActorDep
-) -> ChatTurnOut:
-    answer = await run_in_threadpool(
-        lambda: chat_turn(sm, str(chat_id), body.question, k=body.k, actor=actor)
-    )
-    return ChatTurnOut(
-        **answer_out(answer).model_dump(),
-        session_id=str(chat_id),
-        retrieval_query=answer.retrieval_query,
+    chat_id: ChatId,
+    body: ChatTurnRequest,
+    sm: SessionDep,
+    actor: ActorDep,
+    stream: Annotated[bool, Query(description="Server-sent events instead of JSON")] = False,
+) -> Response | ChatTurnOut:
+    sid = str(chat_id)
+    if not (stream or body.stream):
+        answer = await run_in_threadpool(_turn, sm, sid, body, actor)
+        return ChatTurnOut(
+            **answer_out(answer).model_dump(),
+            session_id=sid,
+            retrieval_query=answer.retrieval_query,
+        )
+
+    def check() -> None:  # the session (404) and its domain's documents (409), before the stream
+        require_documents(sm, get_chat(sm, sid, actor=actor).domain, actor=actor)
+
+    await run_in_threadpool(check)
+    return event_stream(
+        lambda emit: _stream_turn(sm, sid, body, actor, emit), where="POST chat message"
     )

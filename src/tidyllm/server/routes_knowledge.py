@@ -122,9 +122,11 @@ async def search_domain(
 
 STREAM_DOC = (
     "With stream=true: server-sent events, in order: `progress` {stage: retrieving}, "
-    "`progress` {stage: answering}, `answer` {text} (once or more; the text in order), "
-    "`citations` {citations, dropped}, `done` {found, provider, model}; a failure after the "
-    "stream started is one `error` event in the error shape, and the stream ends."
+    "`progress` {stage: answering}, `delta` {text} (zero or more: the model's draft as it "
+    "is written, citations not yet checked; only with a remote LLM), `answer` {text} (the "
+    "checked answer, whole), `citations` {citations, dropped}, `done` {found, provider, "
+    "model}; a failure after the stream started is one `error` event in the error shape, "
+    "and the stream ends."
 )
 SSE_EVENT = {
     "type": "object",
@@ -161,8 +163,27 @@ def answer_out(answer: Answer) -> AnswerOut:
     )
 
 
+def streamed(emit: Emit | None) -> dict[str, Any]:
+    """``progress`` and ``on_text`` for the library call that ``emit`` streams: each stage a
+    ``progress`` event, each piece of the model's draft a ``delta`` event (none: no stream)."""
+    if emit is None:
+        return {"progress": None, "on_text": None}
+    return {
+        "progress": lambda stage: emit("progress", {"stage": stage}),
+        "on_text": lambda text: emit("delta", {"text": text}),
+    }
+
+
+def emit_answer(emit: Emit, out: AnswerOut, **done: Any) -> None:
+    """The closing events of a streamed answer: the checked text, citations, done."""
+    emit("answer", {"text": out.text})
+    emit(
+        "citations", {"citations": [c.model_dump() for c in out.citations], "dropped": out.dropped}
+    )
+    emit("done", {"found": out.found, "provider": out.provider, "model": out.model, **done})
+
+
 def _ask(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit | None = None) -> Answer:
-    progress = (lambda stage: emit("progress", {"stage": stage})) if emit else None
     return ask(
         sm,
         name,
@@ -171,19 +192,15 @@ def _ask(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit | None =
         mode=body.mode,
         filters=body.filters,
         actor=actor,
-        progress=progress,
+        **streamed(emit),
     )
 
 
 def _stream_answer(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit) -> None:
-    """The events of one streamed answer. The answerers return the whole checked text at
-    once (citations are verified on the complete text), so it is one ``answer`` event."""
-    out = answer_out(_ask(sm, name, body, actor, emit))
-    emit("answer", {"text": out.text})
-    emit(
-        "citations", {"citations": [c.model_dump() for c in out.citations], "dropped": out.dropped}
-    )
-    emit("done", {"found": out.found, "provider": out.provider, "model": out.model})
+    """The events of one streamed answer: the stages, the model's draft as ``delta`` events
+    while a remote LLM writes it, then the checked text whole in one ``answer`` event
+    (citations are verified on the complete text, so the draft may differ from it)."""
+    emit_answer(emit, answer_out(_ask(sm, name, body, actor, emit)))
 
 
 @router.post(

@@ -8,11 +8,14 @@ text (to show the passage with the quoted words in ``<mark>``) and the document'
 link its original at the cited page), so the answer is rendered here from the library's
 :class:`~tidyllm.answering.Answer` (its ``sources``), every text autoescaped.
 
-Streaming: ``POST /domains/{name}/ask/stream`` answers with server-sent events through the
-API's :func:`~tidyllm.server.sse.event_stream`: ``progress`` (retrieving, answering), then
-``html`` (the rendered answer), or ``error``. ``static/ask.js`` reads them with ``fetch``
-(EventSource cannot POST); without script the form posts to ``/domains/{name}/ask`` and
-gets the whole page back.
+Streaming: ``POST /domains/{name}/ask/stream`` and ``POST /chats/{id}/messages/stream``
+answer with server-sent events through the API's :func:`~tidyllm.server.sse.event_stream`:
+``progress`` (retrieving, answering), ``delta`` (with a remote LLM, each piece of the
+model's draft as it is written, its citations not yet checked), then ``html`` (the checked
+answer rendered here; for a chat turn also the title and sidebar in ``replace``), or
+``error``. ``static/ask.js`` reads them with ``fetch`` (EventSource cannot POST) and shows
+the draft as text; without script the forms post to ``/domains/{name}/ask`` and
+``/chats/{id}/messages`` and get the whole page (or htmx's turn fragment) back.
 
 Originals open inline: the API's download is always ``attachment``, on which a browser
 ignores ``#page=N``. ``/domains/{name}/documents/{id}/view`` streams the same original
@@ -238,12 +241,21 @@ async def ask_page(request: Request, name: DomainName, user: ViewerDep) -> HTMLR
     return _ask_page(request, user, name)
 
 
-def answer_for(sm: Any, name: str, question: str, actor: Actor, emit: Emit | None = None) -> Shown:
-    def progress(stage: str) -> None:
-        if emit is not None:
-            emit("progress", {"stage": stage, "label": STAGES.get(stage, stage)})
+def streamed(emit: Emit | None) -> dict[str, Any]:
+    """``progress`` and ``on_text`` for a library call whose stream ``emit`` writes: each
+    stage with its label, each piece of the model's draft as a ``delta``."""
+    if emit is None:
+        return {}
+    return {
+        "progress": lambda stage: emit(
+            "progress", {"stage": stage, "label": STAGES.get(stage, stage)}
+        ),
+        "on_text": lambda text: emit("delta", {"text": text}),
+    }
 
-    answer = ask(sm, name, question, actor=actor, progress=progress)
+
+def answer_for(sm: Any, name: str, question: str, actor: Actor, emit: Emit | None = None) -> Shown:
+    answer = ask(sm, name, question, actor=actor, **streamed(emit))
     return shown_answer(sm, name, answer, actor, "a")
 
 
@@ -331,10 +343,12 @@ async def chat_page(request: Request, chat_id: ChatId, user: ViewerDep) -> HTMLR
     )
 
 
-def turn_for(sm: Any, chat_id: str, question: str, actor: Actor) -> dict[str, Any]:
+def turn_for(
+    sm: Any, chat_id: str, question: str, actor: Actor, emit: Emit | None = None
+) -> dict[str, Any]:
     """Answer a turn; the turn as shown, the session (a first question names it) and the
     sidebar's sessions, which the page updates out of band."""
-    answer = chat_turn(sm, chat_id, question, actor=actor)
+    answer = chat_turn(sm, chat_id, question, actor=actor, **streamed(emit))
     chat = get_chat(sm, chat_id, actor=actor)
     key = "t" + uuid.uuid4().hex[:8]
     return {
@@ -356,6 +370,29 @@ async def chat_post(
     if not is_htmx(request):
         return RedirectResponse(f"/chats/{chat_id}", 303)
     return render(request, "_turn_added.html", **found)
+
+
+@router.post("/chats/{chat_id}/messages/stream")
+async def chat_stream(
+    request: Request, chat_id: ChatId, user: ViewerDep, question: Question
+) -> StreamingResponse:
+    """``progress`` and ``delta`` events, then ``html``: the turn as ``_turn.html`` renders
+    it, and in ``replace`` the title and the sidebar (elements with ids the page has); or
+    ``error``."""
+    sm = request.app.state.sm
+    chat = await call(request, get_chat, sm, str(chat_id), actor=user.actor)
+    await call(request, lambda: require_documents(sm, chat.domain, actor=user.actor))
+
+    def work(emit: Emit) -> None:
+        found = turn_for(sm, str(chat_id), question, user.actor, emit)
+        html = templates.get_template("_turn.html").render(**found)
+        replace = [
+            templates.get_template(name).render(**found)
+            for name in ("_chat_heading.html", "_sessions.html")
+        ]
+        emit("html", {"html": html, "replace": replace})
+
+    return event_stream(work, where=f"POST /chats/{chat_id}/messages/stream")
 
 
 @router.post("/chats/{chat_id}/rename")

@@ -1,8 +1,10 @@
-// TidyLLM ask and chat pages. The ask form streams: fetch() posts the question and reads
-// the server-sent events (EventSource cannot POST) - progress stages, then the answer as
-// HTML rendered and escaped by the server's templates, or an error shown as text. Without
-// fetch streaming the form posts as a plain form and the page comes back whole.
-// A citation link [n] opens its passage below the answer.
+// TidyLLM ask and chat pages. A form with data-stream (the ask form, the chat form) is sent
+// with fetch() and its server-sent events are read as they arrive (EventSource cannot
+// POST): progress stages; delta, the model's draft while a remote LLM writes it, appended
+// as text to a box marked as a draft; then html, the checked answer rendered and escaped by
+// the server's templates, which replaces the draft; or error, shown as text. Without fetch
+// streaming the ask form posts as a plain form (the page comes back whole) and the chat
+// form through htmx (its turn fragment). A citation link [n] opens its passage.
 (function () {
   "use strict";
 
@@ -25,64 +27,111 @@
     if (openCitation(id)) event.preventDefault();
   });
 
-  // the chat form: empty it after its turn was added (htmx posts it)
+  // the chat form without fetch streaming: empty it after htmx added its turn
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
-    if (form && form.id === "chat-form" && event.detail.successful) {
-      form.reset();
-      var turns = document.querySelectorAll("#conversation > .turn");
-      if (turns.length) turns[turns.length - 1].scrollIntoView({ block: "start" });
-      form.querySelector("textarea").focus();
-    }
+    if (form && form.id === "chat-form" && event.detail.successful) chatSent(form);
   });
 
-  var form = document.getElementById("ask-form");
-  if (!form || !window.fetch || !window.ReadableStream || !window.TextDecoder) return;
-  var progress = document.getElementById("progress");
-  var area = document.getElementById("answer");
-  var button = form.querySelector("button[type=submit]");
+  function chatSent(form) {
+    form.reset();
+    var turns = document.querySelectorAll("#conversation > .turn");
+    if (turns.length) turns[turns.length - 1].scrollIntoView({ block: "start" });
+    form.querySelector("textarea").focus();
+  }
 
-  function showError(message, hint) {
-    area.textContent = "";
-    var box = document.createElement("div");
-    box.className = "error";
+  if (!window.fetch || !window.ReadableStream || !window.TextDecoder) return;
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html; // rendered by the server's autoescaping templates
+    return template.content;
+  }
+
+  function errorBox(message, hint) {
+    var box = element("div", "error");
     box.setAttribute("role", "alert");
-    var p = document.createElement("p");
-    p.textContent = message;
-    box.appendChild(p);
-    if (hint) {
-      var h = document.createElement("p");
-      h.className = "hint";
-      h.textContent = hint;
-      box.appendChild(h);
-    }
-    area.appendChild(box);
+    box.appendChild(element("p", "", message));
+    if (hint) box.appendChild(element("p", "hint", hint));
+    return box;
   }
 
-  function handle(name, data) {
-    if (name === "progress") {
-      progress.textContent = data.label || data.stage;
-    } else if (name === "html") {
-      area.innerHTML = data.html; // rendered by the server's autoescaping templates
-    } else if (name === "error") {
-      var err = data.error || {};
-      showError(err.message || "The answer failed.", err.hint);
-    }
+  function draftBox() {
+    var box = element("div", "draft");
+    box.setAttribute("aria-live", "polite");
+    box.appendChild(element("p", "draft-label", "Drafting… the citations are checked when the answer is complete."));
+    box.appendChild(element("p", "answer-text draft-text"));
+    return box;
   }
 
-  function parse(block) {
+  // Where an answer goes: show(node) puts a draft or an error there, done(data) the answer.
+  function answerSlot(area) {
+    return {
+      show: function (node) { area.replaceChildren(node); },
+      done: function (data) { area.replaceChildren(fragment(data.html)); },
+    };
+  }
+
+  // A chat turn: the question at once, then the draft under it, then the server's turn in
+  // its place and the title and sidebar (data.replace) swapped for theirs by id.
+  function turnSlot(list, question) {
+    var turn = element("li", "turn");
+    var asked = element("p", "question");
+    asked.appendChild(element("span", "visually-hidden", "You asked: "));
+    asked.appendChild(element("span", "question-text", question));
+    var body = element("div");
+    turn.appendChild(asked);
+    turn.appendChild(body);
+    list.appendChild(turn);
+    turn.scrollIntoView({ block: "start" });
+    return {
+      show: function (node) { body.replaceChildren(node); },
+      done: function (data) {
+        turn.replaceWith(fragment(data.html));
+        (data.replace || []).forEach(function (html) {
+          var node = fragment(html).firstElementChild;
+          var old = node && node.id ? document.getElementById(node.id) : null;
+          if (old) old.replaceWith(node);
+        });
+      },
+    };
+  }
+
+  function handler(slot, status) {
+    var draft = null;
+    return function (name, data) {
+      if (name === "progress") {
+        status.textContent = data.label || data.stage;
+      } else if (name === "delta") {
+        if (!draft) slot.show((draft = draftBox()));
+        draft.lastChild.textContent += data.text; // the model's raw text, as text
+      } else if (name === "html") {
+        slot.done(data);
+      } else if (name === "error") {
+        var err = data.error || {};
+        slot.show(errorBox(err.message || "The answer failed.", err.hint));
+      }
+    };
+  }
+
+  function parse(block, handle) {
     var name = "message";
     var data = "";
     block.split("\n").forEach(function (line) {
       if (line.indexOf("event:") === 0) name = line.slice(6).trim();
       else if (line.indexOf("data:") === 0) data += line.slice(5).trim();
     });
-    if (!data) return; // a keep-alive comment
-    handle(name, JSON.parse(data));
+    if (data) handle(name, JSON.parse(data)); // no data: a keep-alive comment
   }
 
-  async function send() {
-    var body = new URLSearchParams(new FormData(form));
+  async function send(form, body, handle, slot) {
     var response = await fetch(form.dataset.stream, {
       method: "POST",
       headers: { "X-CSRF-Token": csrf, Accept: "text/event-stream" },
@@ -99,10 +148,10 @@
       var doc = new DOMParser().parseFromString(await response.text(), "text/html");
       var message = doc.getElementById("error-message");
       var hint = doc.querySelector(".error .hint");
-      showError(
+      slot.show(errorBox(
         message ? message.textContent : "The request failed (HTTP " + response.status + ").",
         hint ? hint.textContent : ""
-      );
+      ));
       return;
     }
     var reader = response.body.getReader();
@@ -114,27 +163,40 @@
       buffer += decoder.decode(chunk.value, { stream: true });
       var end;
       while ((end = buffer.indexOf("\n\n")) >= 0) {
-        parse(buffer.slice(0, end));
+        parse(buffer.slice(0, end), handle);
         buffer = buffer.slice(end + 2);
       }
     }
-    if (buffer.trim()) parse(buffer);
+    if (buffer.trim()) parse(buffer, handle);
   }
 
-  form.addEventListener("submit", function (event) {
+  // capture phase: before htmx, which would post the chat form too
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset || !form.dataset.stream) return;
     event.preventDefault();
+    event.stopPropagation();
     if (!form.reportValidity()) return;
+    var chat = form.id === "chat-form";
+    var body = new URLSearchParams(new FormData(form));
+    var area = chat ? document.getElementById("conversation") : document.getElementById("answer");
+    var slot = chat ? turnSlot(area, body.get("question")) : answerSlot(area);
+    var status = form.querySelector("[role=status]");
+    var button = form.querySelector("button[type=submit]");
     button.disabled = true;
+    form.classList.add("busy");
     area.setAttribute("aria-busy", "true");
-    progress.textContent = "Sending the question…";
-    send()
+    status.textContent = "Sending the question…";
+    send(form, body, handler(slot, status), slot)
+      .then(function () { if (chat) chatSent(form); })
       .catch(function () {
-        showError("The server did not answer; check the connection and try again.");
+        slot.show(errorBox("The server did not answer; check the connection and try again."));
       })
       .finally(function () {
         button.disabled = false;
+        form.classList.remove("busy");
         area.removeAttribute("aria-busy");
-        progress.textContent = "";
+        status.textContent = "";
       });
-  });
+  }, true);
 })();
