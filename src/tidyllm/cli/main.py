@@ -89,6 +89,13 @@ COMMANDS: dict[str, Lazy] = {
         "Knowledge domains: create, list, show, delete, sync.",
     ),
     "zones": Lazy(_CLI + "zones_cmd:app", "Drop zones: list, status, retry, history."),
+    "docs": Lazy(
+        _CLI + "docs_cmd:app", "Documents' metadata: list (filtered), show, set, tag, untag."
+    ),
+    "collections": Lazy(
+        _CLI + "collections_cmd:app",
+        "Collections of documents: create, list, show, delete, add, remove.",
+    ),
     "users": Lazy(
         _CLI + "access_cmd:users_app",
         "Users of the HTTP API: add, list, delete, set-role, disable.",
