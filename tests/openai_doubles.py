@@ -148,7 +148,8 @@ class RecordedAnswerEndpoint(OpenAICompatibleEndpoint):
     for ``gate`` before the rest. ``fault`` breaks a streamed reply: ``malformed`` (a line
     that is not JSON after a few words), ``cut`` (the connection closed mid-reply), ``no_done``
     (the reply ends without ``[DONE]``), ``status`` (HTTP 401 whose body echoes the request's
-    key). A chat rewrite request (its system prompt starts with "Rewrite") gets the last
+    key); ``unstreamed`` is an endpoint that ignores ``stream`` and replies with one JSON
+    body. A chat rewrite request (its system prompt starts with "Rewrite") gets the last
     question back, never streamed.
     """
 
@@ -169,7 +170,7 @@ class RecordedAnswerEndpoint(OpenAICompatibleEndpoint):
             last = messages[-1]["content"].splitlines()[-1]
             return 200, chat_completion(last.removeprefix("user: "))
         text = self.text_for(body)
-        if not body.get("stream"):
+        if not body.get("stream") or self.fault == "unstreamed":
             return 200, chat_completion(text)
         if self.fault == "status":
             key = (self.requests[-1]["auth"] or "").removeprefix("Bearer ")

@@ -115,6 +115,16 @@ def test_a_chat_turn_streams_and_stores_the_checked_answer(openai_sm, endpoint) 
     assert stored == [answer.text, again.text]
 
 
+def test_an_endpoint_that_does_not_stream_gives_the_whole_text_as_one_piece(
+    openai_sm, endpoint
+) -> None:
+    endpoint.fault = "unstreamed"
+    pieces: list[str] = []
+    answer = ask(openai_sm, "mv", QUESTION, trace=False, on_text=pieces.append)
+    assert pieces == [endpoint.text_for(endpoint.requests[-1]["body"])]
+    assert answer.found and [c.page for c in answer.citations] == [3]
+
+
 def test_the_offline_answerer_does_not_stream(mv) -> None:
     sm, _ = mv
     pieces: list[str] = []
