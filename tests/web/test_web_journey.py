@@ -15,7 +15,6 @@ checked with axe-core; ``tab`` fails the test on any dialog or CSP report.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -122,15 +121,6 @@ def assert_passage_and_page_link(details, page_number: int) -> str:
     return href.split("#")[0]
 
 
-def reload_until(page, selector: str) -> None:
-    """Reload the page until ``selector`` is on it (a server-rendered page: no live part)."""
-    deadline = time.monotonic() + FINAL_S
-    while page.locator(selector).count() == 0:
-        assert time.monotonic() < deadline, f"{selector} never showed on {page.url}"
-        page.wait_for_timeout(1000)  # the poll's interval, not a wait for an outcome
-        page.reload()
-
-
 # -- the journey ------------------------------------------------------------------------------
 
 
@@ -228,8 +218,12 @@ def test_an_editor_uploads_asks_and_chats_and_an_admin_retries_the_failed_file(
     expect(page.locator("#mlflow")).not_to_contain_text("Asking MLflow", timeout=WAIT_MS)
     checked(page, "dashboard")
 
-    # the report's ledger history (the dashboard lists failures only: reached by its id)
-    page.goto(f"/dashboard/files/{fed_id}")
+    # both files among the recent files; the report's ledger history from there
+    recent = page.locator("#recent")
+    assert recent.locator(f"#recent-{fed_id}").get_attribute("data-state") == "done"
+    assert recent.locator(f"#recent-{patent_id}").get_attribute("data-state") == "failed"
+    recent.locator(f"#recent-{fed_id} a").click()
+    page.wait_for_url(f"**/dashboard/files/{fed_id}")
     assert FED_PDF.name in page.locator("h1").inner_text()
     assert "done" in page.locator("#file-facts").inner_text()
     assert page.locator("#events tbody tr[data-kind=done]").count() == 1
@@ -244,11 +238,16 @@ def test_an_editor_uploads_asks_and_chats_and_an_admin_retries_the_failed_file(
     assert page.evaluate(SAME_PAGE) is True  # the row changed in place
     new_id = retried.get_by_role("link").inner_text().removeprefix("file #")
     assert int(new_id) > int(patent_id)
+    # the new file's state follows live in the row until it fails again
+    state = row.locator(f".upload-state[data-file-id='{new_id}']")
+    state.and_(page.locator("[data-state=failed]")).wait_for(timeout=FINAL_S * 1000)
+    assert state.locator(".error-text").inner_text() == message
+    assert page.evaluate(SAME_PAGE) is True
     checked(page, "dashboard-retried")
     follow(page, "link", f"file #{new_id}")
     detected = page.locator("#events tbody tr[data-kind=detected]")
     assert "by: retry" in detected.inner_text()  # the failure was queued again
-    reload_until(page, "#file-facts .badge.state-failed")
+    assert page.locator("#file-facts .badge.state-failed").count() == 1
     facts = page.locator("#file-facts")
     assert PATENT_PDF.name in page.locator("h1").inner_text()
     assert facts.locator(".error-text").inner_text() == message

@@ -270,6 +270,10 @@ ORDER BY finished_at DESC NULLS LAST, id DESC
 LIMIT %(limit)s
 """
 
+RECENT_FILES = """
+SELECT * FROM files WHERE zone = ANY(%(zones)s) ORDER BY id DESC LIMIT %(limit)s
+"""
+
 UNFINISHED = """
 SELECT count(*) FROM files
 WHERE zone = ANY(%(zones)s) AND state IN ('pending', 'processing')
@@ -733,6 +737,12 @@ class Ledger:
         params = {"zones": list(zones), "limit": max(1, min(limit, 1000))}
         with self.sm.connection() as conn:
             return [_row(d) for d in _dicts(conn.execute(RECENT_FAILURES, params))]
+
+    def recent_files(self, zones: Sequence[str], limit: int = 20) -> list[FileRow]:
+        """The newest files of these zones in any state (the dashboard names each one)."""
+        params = {"zones": list(zones), "limit": max(1, min(limit, 1000))}
+        with self.sm.connection() as conn:
+            return [_row(d) for d in _dicts(conn.execute(RECENT_FILES, params))]
 
     def unfinished(self, zones: Sequence[str], owner: str) -> int:
         """Files not finished yet, including those leased by other workers (for ``--once``:

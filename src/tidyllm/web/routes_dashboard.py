@@ -33,7 +33,7 @@ from tidyllm.errors import FileStateConflict, PermissionDenied, TidyLLMError
 from tidyllm.ids import MAX_ID
 from tidyllm.redaction import redact
 from tidyllm.web.pages import PageError, Viewer, ViewerDep, call, render
-from tidyllm.web.routes_uploads import LABELS
+from tidyllm.web.routes_uploads import LABELS, upload_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,6 +41,7 @@ FileId = Annotated[int, Path(ge=1, le=MAX_ID)]
 STEP_SECONDS = 300  # one bar of the throughput chart
 SPAN_SECONDS = 3600  # the chart's width: the last hour
 FAILURES = 20
+RECENT_FILES = 20
 AUDIT_ROWS = 50
 RUNS = 10
 # the fragment's limit: a dead server is found within mlflow.request_timeout by the probe;
@@ -100,9 +101,11 @@ def overview(sm: Any, actor: Any) -> dict[str, Any]:
     names = [z.name for z in zones]
     counts = dz.ledger.throughput(names, span=SPAN_SECONDS, step=STEP_SECONDS)
     failures = dz.ledger.recent_failures(names, FAILURES)
+    recent = dz.ledger.recent_files(names, RECENT_FILES)
     return {
         "zones": [(z, chart(counts[z.name])) for z in zones],
         "failures": [f.as_dict() for f in failures],
+        "recent": [f.as_dict() for f in recent],
     }
 
 
@@ -193,15 +196,16 @@ async def history_page(request: Request, file_id: FileId, user: ViewerDep) -> HT
     )
 
 
-def retry_file(sm: Any, file_id: int, actor: Any) -> int:
+def retry_file(sm: Any, file_id: int, actor: Any) -> dict[str, Any]:
+    """Queue a failed file again; the new file's live state (it polls until final)."""
     new = UnifiedDropZones(sm).retry([file_id], actor=actor)
     if not new:  # moved back, but a watcher recorded it first
         raise FileStateConflict(f"file #{file_id} was moved back; reload to follow it")
-    return new[0]
+    return upload_state(sm, new[0], actor)
 
 
 @router.post("/dashboard/files/{file_id}/retry")
 async def retry(request: Request, file_id: FileId, user: ViewerDep) -> HTMLResponse:
     require_admin(user)
-    new_id = await call(request, retry_file, request.app.state.sm, file_id, user.actor)
-    return render(request, "_retried.html", user=user, old_id=file_id, new_id=new_id)
+    up = await call(request, retry_file, request.app.state.sm, file_id, user.actor)
+    return render(request, "_retried.html", user=user, old_id=file_id, new_id=up["id"], up=up)
