@@ -23,6 +23,7 @@ from tidyllm.answering.extractive import extractive_answer
 from tidyllm.answering.generators import OnText, generate_answer
 from tidyllm.answering.sources import Source, number_sources
 from tidyllm.errors import SearchError
+from tidyllm.knowledge.catalog import DocumentFilter
 from tidyllm.knowledge.context import chunk_context, document_label
 from tidyllm.knowledge.domains import require_documents
 from tidyllm.knowledge.search import MODES, Hit, Mode, clean_query, search
@@ -84,6 +85,7 @@ def ask(
     actor: Actor | None = None,
     progress: Callable[[str], None] | None = None,
     on_text: OnText | None = None,
+    where: DocumentFilter | None = None,
 ) -> Answer:
     """Answer ``question`` from ``domain`` with checked citations.
 
@@ -105,6 +107,7 @@ def ask(
     not checked yet. The returned :class:`Answer` is the same as without it (citations are
     checked on the whole text). The offline extractive answerer does not stream and never
     calls ``on_text``; nor does a question that retrieves nothing relevant.
+    ``where`` retrieves only from the documents a metadata filter matches (as :func:`search`).
     """
     question = clean_query(question)
     if mode not in MODES:
@@ -119,7 +122,15 @@ def ask(
     tell("retrieving")
     with recorder.span("retrieve", inputs={"query": query, "k": depth, "mode": mode}) as span:
         result = search(
-            sm, domain, query, k=depth, filters=filters, mode=mode, tuning=tuning, actor=actor
+            sm,
+            domain,
+            query,
+            k=depth,
+            filters=filters,
+            mode=mode,
+            tuning=tuning,
+            actor=actor,
+            where=where,
         )
         span.outputs = {
             "hits": [

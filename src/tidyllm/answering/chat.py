@@ -32,6 +32,7 @@ from tidyllm.access.grants import VISIBLE, visibility
 from tidyllm.answering.ask import Answer, ask
 from tidyllm.answering.generators import OnText, rewrite_question
 from tidyllm.errors import ChatSessionNotFound, KnowledgeError
+from tidyllm.knowledge.catalog import DocumentFilter
 from tidyllm.knowledge.domains import get_domain
 from tidyllm.knowledge.search import clean_query
 
@@ -251,8 +252,13 @@ def chat_turn(
     actor: Actor | None = None,
     progress: Callable[[str], None] | None = None,
     on_text: OnText | None = None,
+    where: DocumentFilter | None = None,
 ) -> Answer:
     """Answer ``question`` in a session: rewrite with the history, ask, store both turns.
+
+    ``where`` (a metadata filter) applies to this turn only: a session does not keep
+    filters, so each turn may narrow or widen them (the CLI's ``chat`` passes its
+    ``--collection``/``--tag``/``--author``/``--year``/``--id`` with every turn).
 
     ``progress`` and ``on_text`` are :func:`ask`'s: the stages, and the model's raw text
     as it streams (remote LLMs only). The rewrite of a follow-up is never streamed, and
@@ -273,6 +279,7 @@ def chat_turn(
         actor=actor,
         progress=progress,
         on_text=on_text,
+        where=where,
     )
     citations = [
         {

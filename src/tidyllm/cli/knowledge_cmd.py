@@ -13,6 +13,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tidyllm.cli.deferred import UnifiedSessionManager
+from tidyllm.cli.docs_cmd import (
+    AuthorOption,
+    CollectionOption,
+    IdentifierOption,
+    TagOption,
+    YearOption,
+)
+from tidyllm.cli.docs_cmd import where as metadata_filter
 from tidyllm.cli.output import console, err_console
 from tidyllm.errors import KnowledgeError
 from tidyllm.redaction import redact
@@ -254,12 +262,26 @@ def search_command(
     k: Annotated[int, typer.Option("--k", "-k", help="Number of results.")] = 10,
     filter_: FilterOption = None,
     mode: Annotated[str, typer.Option(help="hybrid, dense or text.")] = "hybrid",
+    collection: CollectionOption = None,
+    tag: TagOption = None,
+    author: AuthorOption = None,
+    year: YearOption = None,
+    identifier: IdentifierOption = None,
 ) -> None:
     """Hybrid search (vector + full text) in a domain."""
     from tidyllm.knowledge import search
 
+    flt = metadata_filter(collection, tag, author, year, identifier)
     with UnifiedSessionManager() as sm:
-        result = search(sm, domain, query, k=k, filters=_filters(filter_), mode=mode)  # type: ignore[arg-type]
+        result = search(
+            sm,
+            domain,
+            query,
+            k=k,
+            filters=_filters(filter_),
+            mode=mode,  # type: ignore[arg-type]
+            where=flt,
+        )
     if not result.hits:
         console.print("no results")
     for rank, hit in enumerate(result.hits, start=1):
@@ -295,22 +317,35 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="The question.")],
     k: Annotated[int, typer.Option("--k", "-k", help="Sources to retrieve.")] = 5,
     filter_: FilterOption = None,
+    collection: CollectionOption = None,
+    tag: TagOption = None,
+    author: AuthorOption = None,
+    year: YearOption = None,
+    identifier: IdentifierOption = None,
 ) -> None:
     """Answer a question from a domain, citing document and page."""
     from tidyllm.answering import ask
 
+    flt = metadata_filter(collection, tag, author, year, identifier)
     with UnifiedSessionManager() as sm:
-        answer = ask(sm, domain, question, k=k, filters=_filters(filter_))
+        answer = ask(sm, domain, question, k=k, filters=_filters(filter_), where=flt)
     print_answer(answer)
 
 
 def chat_command(
     domain: Annotated[str, typer.Argument(help="Domain name.")],
     session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+    collection: CollectionOption = None,
+    tag: TagOption = None,
+    author: AuthorOption = None,
+    year: YearOption = None,
+    identifier: IdentifierOption = None,
 ) -> None:
     """Chat with a domain; follow-up questions use the conversation (empty line or EOF ends)."""
     from tidyllm.answering.chat import chat_turn, start_chat
 
+    # a session keeps no filters: this chat's options filter every turn it sends
+    flt = metadata_filter(collection, tag, author, year, identifier)
     with UnifiedSessionManager() as sm:
         session_id = session or start_chat(sm, domain)
         err_console.print(f"session {session_id} (empty line to quit)")
@@ -319,7 +354,7 @@ def chat_command(
             line = input("you> ") if interactive else sys.stdin.readline()
             if not line or not line.strip():
                 break
-            answer = chat_turn(sm, session_id, line.strip())
+            answer = chat_turn(sm, session_id, line.strip(), where=flt)
             print_answer(answer)
             console.print()
 
@@ -350,11 +385,18 @@ def eval_command(
     ] = True,
     keep: Annotated[bool, typer.Option(help="Keep the scratch domains.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    collection: CollectionOption = None,
+    tag: TagOption = None,
+    author: AuthorOption = None,
+    year: YearOption = None,
+    identifier: IdentifierOption = None,
 ) -> None:
     """Retrieval and answer quality per dataset, split (tune/heldout) and mode, in one table."""
     import json
 
     from tidyllm.knowledge.evaluation import evaluate, find_datasets
+
+    flt = metadata_filter(collection, tag, author, year, identifier)
 
     folders = dataset or find_datasets(Path("datasets"))
     reports = []
@@ -368,6 +410,7 @@ def eval_command(
                         keep_domain=keep,
                         answers=answers,
                         contextual=context,
+                        where=flt,
                         progress=lambda line, f=folder: status.update(f"{f}: {line}"),
                     )
                 )

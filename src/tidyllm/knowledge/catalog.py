@@ -320,6 +320,8 @@ _LIST = sql.SQL(
     "ORDER BY doc.id DESC LIMIT %(limit)s"
 )
 
+_ONE = sql.SQL(_ENTRY + "WHERE doc.id = %(id)s AND doc.domain_id = %(domain_id)s").format()
+
 
 def _entry(domain: str, row: tuple[Any, ...], layers: Mapping | None = None) -> CatalogEntry:
     (doc_id, uri, mime, pages, indexed_at, title, authors, year, date, doi) = row[:10]
@@ -403,14 +405,15 @@ def document_domain(
     row = conn.execute(_DOMAIN_OF, {"id": document_id, **visibility(actor)}).fetchone()
     if row is None:
         raise DocumentNotFound(
-            f"no document {document_id}; `tidyllm docs list DOMAIN` lists a domain's documents"
+            f"no document {document_id}; `tidyllm domains list` shows the domains, "
+            "and docs list DOMAIN the ids of a domain's documents"
         )
     return get_domain(conn, row[0], actor=actor, need=need)
 
 
 def _read_entry(conn: Any, dom: Domain, document_id: int) -> CatalogEntry:
     row = conn.execute(
-        sql.SQL(_ENTRY + "WHERE doc.id = %(id)s AND doc.domain_id = %(domain_id)s"),
+        _ONE,
         {"id": document_id, "domain_id": dom.id},
     ).fetchone()
     if row is None:  # deleted meanwhile

@@ -171,10 +171,10 @@ def find_collection(
     if not rows:
         raise _not_found(conn, name, dom, actor)
     if len(rows) > 1:
-        options = "; ".join(f"--domain {r[1]}" for r in rows)
+        options = " or ".join(f"--domain {r[1]}" for r in rows)
         raise CatalogError(
             f"collection {name!r} exists in {len(rows)} domains ({', '.join(r[1] for r in rows)})",
-            hint=f"name the domain: {options}",
+            hint=f"name the one you mean: add {options} to the command",
         )
     found = _row(rows[0])
     return found, get_domain(conn, found.domain, actor=actor, need=need)

@@ -24,13 +24,14 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tidyllm.errors import KnowledgeError
 from tidyllm.extraction.model import ExtractedDocument, Page
+from tidyllm.knowledge.catalog import DocumentFilter
 from tidyllm.knowledge.domains import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_OVERLAP,
@@ -203,6 +204,17 @@ class _Source:
     uri: str
     title: str | None
     pages: list[tuple[int, str, str]]  # (page number, corpus id, text)
+    about: dict[str, Any] = field(default_factory=dict)  # document metadata, collections
+
+
+#: Corpus metadata keys that describe the document (written as its sidecar metadata layer,
+#: ``collections`` as collections of the scratch domain), so metadata filters can be
+#: evaluated (``tidyllm eval --tag``, ``--collection``, ...).
+DOCUMENT_KEYS = ("year", "authors", "tags", "doi", "arxiv_id", "isbn", "url")
+
+
+def _about(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k in (*DOCUMENT_KEYS, "collections") if k in meta}
 
 
 def _sources(data: BeirDataset) -> list[_Source]:
@@ -212,11 +224,15 @@ def _sources(data: BeirDataset) -> list[_Source]:
         meta = data.corpus_metadata.get(doc_id, {})
         source, page = meta.get("source"), meta.get("page")
         if isinstance(source, str) and source and isinstance(page, int) and page >= 1:
-            entry = grouped.setdefault(source, _Source(PREFIX + source, meta.get("title"), []))
+            entry = grouped.setdefault(
+                source, _Source(PREFIX + source, meta.get("title"), [], _about(meta))
+            )
             entry.pages.append((page, doc_id, text))
         else:
             body = f"{title}\n\n{text}" if title else text
-            grouped[f"\0{doc_id}"] = _Source(PREFIX + doc_id, title or None, [(1, doc_id, body)])
+            grouped[f"\0{doc_id}"] = _Source(
+                PREFIX + doc_id, title or None, [(1, doc_id, body)], _about(meta)
+            )
     for entry in grouped.values():
         entry.pages.sort()
     return list(grouped.values())
@@ -279,15 +295,19 @@ def measure(
     tuning: SearchSettings | None = None,
     answers: bool = True,
     progress: Callable[[str], None] | None = None,
+    where: DocumentFilter | None = None,
 ) -> EvalReport:
-    """Run every query of an indexed set in every mode (and ask it), averaged per split."""
+    """Run every query of an indexed set in every mode (and ask it), averaged per split.
+
+    ``where`` restricts retrieval to the documents a metadata filter matches.
+    """
     started = time.perf_counter()
     data = target.data
     tuning = tuning if tuning is not None else sm.settings.search
     query_ids = sorted(data.qrels)
-    scores = _retrieval_scores(sm, target, query_ids, modes, tuning, progress)
+    scores = _retrieval_scores(sm, target, query_ids, modes, tuning, progress, where)
     if answers:
-        _answer_scores(sm, target, query_ids, modes, tuning, scores, progress)
+        _answer_scores(sm, target, query_ids, modes, tuning, scores, progress, where)
     report = EvalReport(data.name, len(query_ids), target.documents, target.chunks)
     splits = _splits(data, query_ids)
     report.split_sizes = {name: len(ids) for name, ids in splits.items()}
@@ -310,8 +330,12 @@ def evaluate(
     contextual: bool = True,
     answers: bool = True,
     progress: Callable[[str], None] | None = None,
+    where: DocumentFilter | None = None,
 ) -> EvalReport:
     """Index the dataset into a scratch domain, run every query in every mode, report metrics.
+
+    ``where`` is a metadata filter applied to every retrieval (the corpus rows' ``year``,
+    ``authors``, ``tags``, identifiers and ``collections`` describe the scratch documents).
 
     ``tuning`` replaces the ``search`` settings (for tuning runs); ``contextual=False``
     indexes chunks without their title and heading; ``answers=False`` skips the ``ask``
@@ -328,7 +352,9 @@ def evaluate(
         keep_domain=keep_domain,
         progress=progress,
     ) as target:
-        report = measure(sm, target, modes=modes, tuning=tuning, answers=answers, progress=progress)
+        report = measure(
+            sm, target, modes=modes, tuning=tuning, answers=answers, progress=progress, where=where
+        )
     report.seconds = time.perf_counter() - started
     if log_run:
         report.run_id = _log(sm, report, modes, tuning, chunk_size, overlap, contextual)
@@ -361,11 +387,29 @@ def _index(
             with_aliases=with_aliases,
         )
         chunks += result.chunks
+        if src.about:
+            _describe(sm, domain, result.document_id, src.about)
         if progress and len(sources) <= 50:
             progress(f"indexed {number}/{len(sources)}: {src.uri[len(PREFIX) :]}")
     if progress and len(sources) > 50:
         progress(f"indexed {len(sources)} documents, {chunks} chunks")
     return chunks
+
+
+def _describe(sm: Any, domain: str, document_id: int, about: Mapping[str, Any]) -> None:
+    """A scratch document's metadata (sidecar layer) and collections, from its corpus rows."""
+    from tidyllm.knowledge.collections import CollectionExists, add_to_collection, create_collection
+    from tidyllm.knowledge.metadata import write_layer
+
+    values = {k: about[k] for k in DOCUMENT_KEYS if k in about}
+    if values:
+        with sm.connection() as conn:
+            write_layer(conn, document_id, "sidecar", values, replace=True)
+    names = about.get("collections") or []
+    for name in [names] if isinstance(names, str) else names:
+        with suppress(CollectionExists):
+            create_collection(sm, name, domain=domain)
+        add_to_collection(sm, name, [document_id], domain=domain)
 
 
 Scores = dict[str, dict[str, dict[str, float]]]  # query id -> mode -> metric -> value
@@ -378,6 +422,7 @@ def _retrieval_scores(
     modes: Sequence[str],
     tuning: SearchSettings,
     progress: Callable[[str], None] | None,
+    where: DocumentFilter | None = None,
 ) -> Scores:
     data = target.data
     vectors = sm.embedder().embed([data.queries[q] for q in query_ids])
@@ -393,6 +438,7 @@ def _retrieval_scores(
                 mode=mode,
                 query_vector=vector,
                 tuning=tuning,
+                where=where,
             )
             ranking = _page_ids(result.hits, target.pages)
             scores[query_id][mode] = score_ranking(ranking, data.qrels[query_id])
@@ -409,6 +455,7 @@ def _answer_scores(
     tuning: SearchSettings,
     scores: Scores,
     progress: Callable[[str], None] | None,
+    where: DocumentFilter | None = None,
 ) -> None:
     """Add ``cites_page``/``has_phrase`` for queries with an answer phrase, per mode."""
     from tidyllm.answering.ask import ask
@@ -422,7 +469,9 @@ def _answer_scores(
         relevant = {uri_page[d] for d, g in data.qrels[query_id].items() if g > 0}
         for mode in modes:
             question = data.queries[query_id]
-            answer = ask(sm, target.domain, question, mode=mode, trace=False, tuning=tuning)
+            answer = ask(
+                sm, target.domain, question, mode=mode, trace=False, tuning=tuning, where=where
+            )
             result = score_answer(answer, phrase, relevant)
             scores[query_id][mode]["cites_page"] = float(result.cites_right_page)
             scores[query_id][mode]["has_phrase"] = float(result.contains_phrase)

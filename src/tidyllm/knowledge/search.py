@@ -12,6 +12,11 @@ Why it is built this way:
   still yields fewer than ``k`` rows (a filter so selective the scan budget
   ran out), the dense leg is re-run as an exact scan over the filtered rows,
   so k results come back whenever k rows match. ``exact_fallback`` says so.
+* **Document metadata filters** (collection, tags, author, year range, identifier: a
+  :class:`~tidyllm.knowledge.catalog.DocumentFilter`) are resolved, in the same snapshot,
+  to the matching document ids, which restrict *both* legs inside their scans
+  (``document_id = ANY(ids)``): the iterative scan and the exact fallback above hold for
+  them as for the other filters, so a collection holding 1% of a domain still yields k.
 * **BM25** for the full-text leg (see :mod:`tidyllm.knowledge.fulltext`): the
   candidates come from the GIN index, the scores from the chunks' own
   ``tsvector`` lexemes and the domain's term statistics.
@@ -38,6 +43,7 @@ from psycopg.types.json import Jsonb
 
 from tidyllm.access.actor import Actor
 from tidyllm.errors import SearchError
+from tidyllm.knowledge.catalog import DocumentFilter, matching_documents
 from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
 from tidyllm.knowledge.fulltext import MAX_CANDIDATE_ROWS, TextQuery, text_query
 from tidyllm.settings import SearchSettings
@@ -199,6 +205,7 @@ def search(
     query_vector: np.ndarray | None = None,
     tuning: SearchSettings | None = None,
     actor: Actor | None = None,
+    where: DocumentFilter | None = None,
 ) -> SearchResult:
     """Search ``domain`` for ``query``; returns up to ``k`` hits (exactly k when k chunks match).
 
@@ -207,7 +214,9 @@ def search(
     rows each leg contributes to the fusion (at least ``2k``); ``ef_search``
     the HNSW search breadth (default ``candidates``). ``query_vector`` skips
     embedding the query (it must come from the domain's embedder). ``filters``
-    match document metadata exactly. ``actor`` (None: the operator) must have a grant
+    match document metadata exactly; ``where`` keeps the documents a
+    :class:`~tidyllm.knowledge.catalog.DocumentFilter` matches (an unknown collection is an
+    error naming the domain's collections). ``actor`` (None: the operator) must have a grant
     on the domain, else it is not found (:func:`~tidyllm.knowledge.domains.get_domain`).
     """
     tuning = tuning if tuning is not None else sm.settings.search
@@ -246,6 +255,10 @@ def search(
             "set_config('hnsw.ef_search', %s, true), set_config('hnsw.max_scan_tuples', %s, true)",
             (str(ef), str(MAX_SCAN_TUPLES)),
         )
+        doc_ids = matching_documents(conn, dom, where, actor)
+        if doc_ids == []:  # nothing matches the metadata filter
+            timings["retrieve"] = time.perf_counter() - started
+            return SearchResult(dom.name, text, mode, k, [], False, timings, vector)
         terms = text_query(conn, dom.id, dom.language, text) if mode != "dense" else None
         params = {
             "qv": None if vector is None else HalfVector(vector),
@@ -256,10 +269,16 @@ def search(
             "dense_weight": tuning.dense_weight,
             "text_weight": tuning.text_weight,
             "fetch": min(3 * k, k + 100),
+            "doc_ids": doc_ids,
             **_text_params(terms, tuning),
         }
         statement = _statement(
-            dom, mode != "text", terms is not None, bool(meta), tuning.text_ranking
+            dom,
+            mode != "text",
+            terms is not None,
+            bool(meta),
+            tuning.text_ranking,
+            doc_ids is not None,
         )
         rows = conn.execute(statement, params).fetchall()
         exact = False
@@ -316,9 +335,17 @@ def _query_vector(sm: Any, dom: Domain, text: str, given: np.ndarray | None) -> 
 
 
 def _statement(
-    dom: Domain, use_dense: bool, use_text: bool, filtered: bool, ranking: str = "bm25"
+    dom: Domain,
+    use_dense: bool,
+    use_text: bool,
+    filtered: bool,
+    ranking: str = "bm25",
+    by_document: bool = False,
 ) -> sql.Composed:
-    condition = sql.SQL("AND metadata @> %(filter)s" if filtered else "")
+    conditions = ["AND metadata @> %(filter)s"] if filtered else []
+    if by_document:  # chunks.document_id, unqualified: the same text serves both legs
+        conditions.append("AND document_id = ANY(%(doc_ids)s::bigint[])")
+    condition = sql.SQL(" ".join(conditions))
     dim = sql.Literal(dom.dimension)
     dense = sql.SQL(_DENSE).format(dim=dim, filter=condition) if use_dense else sql.SQL(_NO_DENSE)
     bm25 = ranking == "bm25"
