@@ -27,24 +27,14 @@ import httpx
 import pytest
 from server_helpers import TIDYLLM, Server, error_of, server_env, start_server, stop_server
 
-from corpus_paths import CORPUS
+from corpus_facts import ASK, CHAT, FOLLOW_UP, SEARCH, no_text_layer_error
+from corpus_paths import FED_PDF, PATENT_PDF
 
 PASSWORD = "correct horse battery staple"
 DOMAIN = "journey"
 
-FED_PDF = CORPUS / "fed-sr-model-validation-stress-testing-2015.pdf"
-PATENT_PDF = CORPUS / "us-patent-12290739.pdf"
 PROGRESS_BOUND = 600.0  # seconds a file may show no new state or event before the poll fails
 FINAL = ("done", "failed", "dead", "duplicate")
-
-# Questions whose answers are on known pages of the report (datasets/fed-sr-2015).
-SEARCH = ("How much additional capital were the SCAP bank holding companies required to add?", 9)
-ASK = (
-    "How many reviewers did the MVU recruit for the 2014-2015 supervisory stress test cycle?",
-    13,
-)
-CHAT = ("What model development cycle has the MOG instituted?", 22)
-FOLLOW_UP = "Why did it institute it?"  # "it": the MOG, and its cycle, from the first turn
 
 
 # -- the operator's part: the CLI, with the server's environment ------------------------------
@@ -163,10 +153,6 @@ def s3_store(request: pytest.FixtureRequest, tmp: Path, monkeypatch) -> Keys:
 
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_a_user_s_journey_over_http(kind, request, tmp_path, database_url, monkeypatch):
-    from tidyllm.extraction.failures import HINTS
-    from tidyllm.extraction.ocr import ocr_available
-    from tidyllm.extraction.pdf import OCR_OFF_HINT
-
     store_keys = s3_store(request, tmp_path, monkeypatch) if kind == "s3" else local_store(tmp_path)
     started = time.monotonic()
     server = start_server(tmp_path, database_url)  # the background worker is on
@@ -218,14 +204,7 @@ def test_a_user_s_journey_over_http(kind, request, tmp_path, database_url, monke
         assert patent_final["state"] == "failed", patent_final
         error = patent_final["error"]
         assert error["code"] == "no_text_layer", error
-        if ocr_available():  # installed here, but the domain's OCR is off
-            assert (
-                error["message"] == "the PDF has no text layer (scanned images only) and OCR is off"
-            )
-            assert error["hint"] == OCR_OFF_HINT
-        else:
-            assert error["message"] == "the PDF has no text layer (scanned images only)"
-            assert error["hint"] == HINTS["no_text_layer"]
+        assert (error["message"], error["hint"]) == no_text_layer_error()
         kinds = [e["kind"] for e in patent_final["events"]]
         assert kinds[0] == "detected" and "claimed" in kinds and kinds[-1] == "failed", kinds
         assert {"detected", "claimed", "done"} <= {e["kind"] for e in fed_final["events"]}

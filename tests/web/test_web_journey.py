@@ -20,7 +20,6 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 from server_helpers import Server, serving
-from test_user_journey import ASK, CHAT, FOLLOW_UP
 from web_helpers import (
     WAIT_MS,
     Watched,
@@ -31,6 +30,7 @@ from web_helpers import (
     serious_accessibility_violations,
 )
 
+from corpus_facts import ASK, CHAT, FOLLOW_UP, no_text_layer_error
 from corpus_paths import FED_PDF, PATENT_PDF
 
 pytestmark = pytest.mark.timeout(1800)  # two real PDFs, twice the patent, on a busy machine
@@ -84,17 +84,6 @@ def final_upload_state(page, name: str, state: str):
     final = item.locator(f".upload-state[data-state={state}]")
     final.wait_for(timeout=FINAL_S * 1000)
     return final
-
-
-def no_text_layer_error() -> tuple[str, str]:
-    """The message and hint of the scanned patent's failure (as the API journey has them)."""
-    from tidyllm.extraction.failures import HINTS
-    from tidyllm.extraction.ocr import ocr_available
-    from tidyllm.extraction.pdf import OCR_OFF_HINT
-
-    if ocr_available():  # installed here, but the domain's OCR is off
-        return "the PDF has no text layer (scanned images only) and OCR is off", OCR_OFF_HINT
-    return "the PDF has no text layer (scanned images only)", HINTS["no_text_layer"]
 
 
 def open_citation_of_page(answer, page_number: int):
