@@ -107,6 +107,10 @@ COMMANDS: dict[str, Lazy] = {
     "tracking": Lazy(
         _CLI + "tracking_cmd:app", "MLflow tracking: send or count buffered runs and traces."
     ),
+    "papers": Lazy(
+        _CLI + "papers_cmd:app",
+        "Papers: add from arXiv or by DOI, import the legacy whitepapers folder or BibTeX.",
+    ),
 }
 
 

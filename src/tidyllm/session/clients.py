@@ -251,3 +251,34 @@ def openai_http_client(endpoint: str | None, api_key: str | None, timeout: float
         raise SettingsError("llm.endpoint must be set for the openai provider")
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     return httpx.Client(base_url=endpoint.rstrip("/") + "/", headers=headers, timeout=timeout)
+
+
+# --- outside metadata services (arXiv, Crossref) --------------------------------------------
+
+
+def outside_http_client(settings: Settings) -> Any:
+    """The HTTP client for outside metadata services (``tidyllm papers``), wrapped politely.
+
+    One ``httpx.Client`` with the configured timeout and a User-Agent naming TidyLLM and,
+    when set, the contact e-mail (Crossref's polite pool asks for ``mailto``); the wrapper
+    (:class:`tidyllm.session.outside.OutsideHTTP`) spaces requests per host, retries and
+    honours Retry-After. Only built when a papers command needs it.
+    """
+    import httpx
+
+    from tidyllm import __version__
+    from tidyllm.session.outside import OutsideHTTP
+
+    conf = settings.papers
+    agent = f"TidyLLM/{__version__} (https://github.com/RudyMartin/TidyLLM"
+    agent += f"; mailto:{conf.contact_email})" if conf.contact_email else ")"
+    client = httpx.Client(
+        timeout=conf.timeout, headers={"User-Agent": agent}, follow_redirects=True
+    )
+    return OutsideHTTP(
+        client,
+        retries=conf.retries,
+        min_interval=conf.min_interval,
+        max_retry_after=conf.max_retry_after,
+        contact_email=conf.contact_email,
+    )

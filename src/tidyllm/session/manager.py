@@ -295,6 +295,12 @@ class UnifiedSessionManager(LegacyMethods):
         # The rewritten model graph is cached here: later processes skip `onnx` (0.5-2 s).
         return MiniLMEmbedder(cache_dir=self.data_dir / "models")
 
+    # --- outside metadata services ---------------------------------------------------------
+
+    def outside_http(self) -> Any:
+        """The polite HTTP client for arXiv and Crossref (``tidyllm papers``), built when used."""
+        return self._get("outside_http", lambda: clients.outside_http_client(self.settings))
+
     # --- health ----------------------------------------------------------------------------
 
     def health(self) -> list[HealthResult]:

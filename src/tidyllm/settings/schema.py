@@ -286,6 +286,48 @@ class WebSettings(_Section):
     max_upload_mb: float = Field(100.0, gt=0, description="Largest accepted upload")
 
 
+class PapersSettings(_Section):
+    """Outside metadata services for ``tidyllm papers add``: arXiv and Crossref.
+
+    Nothing here is contacted unless a papers command runs (the client is built on first use).
+    """
+
+    arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api", description="arXiv API base URL (the Atom query endpoint)"
+    )
+    arxiv_pdf_url: str = Field("https://arxiv.org/pdf", description="Base URL of arXiv PDFs")
+    crossref_url: str = Field("https://api.crossref.org", description="Crossref REST API base URL")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per request to these services")
+    retries: int = Field(
+        3, ge=0, le=10, description="Retries after a timeout, 429 or 5xx before giving up"
+    )
+    min_interval: float = Field(
+        3.0,
+        ge=0,
+        le=600,
+        description="Polite rate limit: seconds between two requests to one service",
+    )
+    max_retry_after: float = Field(
+        120.0, ge=0, le=3600, description="Longest Retry-After (seconds) honoured; longer fails"
+    )
+    contact_email: str | None = Field(
+        None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Contact e-mail sent as mailto (Crossref's polite pool, arXiv's etiquette)",
+    )
+    max_pdf_mb: float = Field(100.0, gt=0, le=2048, description="Largest PDF downloaded, in MB")
+
+    @field_validator("arxiv_api_url", "arxiv_pdf_url", "crossref_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or any(
+            c.isspace() or ord(c) < 32 for c in value
+        ):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 def default_data_dir() -> Path:
     """The per-user data directory used when none is configured."""
     return platformdirs.user_data_path("tidyllm")
@@ -317,6 +359,7 @@ class Settings(BaseSettings):
     )
     web: WebSettings = Field(default_factory=WebSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
+    papers: PapersSettings = Field(default_factory=PapersSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, **_sources):  # type: ignore[override]
