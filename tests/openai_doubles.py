@@ -127,6 +127,15 @@ class OpenAICompatibleEndpoint:
         one request's JSON body."""
         raise NotImplementedError
 
+    def server_env(self, api_key: str = "k-recorded") -> dict[str, str]:
+        """The environment that makes a ``tidyllm serve`` answer with this endpoint."""
+        return {
+            "TIDYLLM_LLM__PROVIDER": "openai",
+            "TIDYLLM_LLM__ENDPOINT": self.url,
+            "TIDYLLM_LLM__MODEL": "recorded",
+            "TIDYLLM_LLM__API_KEY": api_key,
+        }
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()

@@ -38,13 +38,8 @@ def llm() -> Iterator[RecordedAnswerEndpoint]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, module_database: str, llm) -> Iterator[Server]:
     """``tidyllm serve --no-worker`` answering with the recorded LLM."""
-    env = {
-        "TIDYLLM_LLM__PROVIDER": "openai",
-        "TIDYLLM_LLM__ENDPOINT": llm.url,
-        "TIDYLLM_LLM__MODEL": "recorded",
-        "TIDYLLM_LLM__API_KEY": "k-streaming-test",
-    }
     tmp = tmp_path_factory.mktemp("serve-stream")
+    env = llm.server_env("k-streaming-test")
     with serving(tmp, module_database, "--no-worker", env=env) as running:
         yield running
 

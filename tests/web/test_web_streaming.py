@@ -57,13 +57,8 @@ def llm() -> Iterator[RecordedAnswerEndpoint]:
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory, module_database: str, llm) -> Iterator[Server]:
     """``tidyllm serve --no-worker`` answering with the recorded, streamed LLM."""
-    env = {
-        "TIDYLLM_LLM__PROVIDER": "openai",
-        "TIDYLLM_LLM__ENDPOINT": llm.url,
-        "TIDYLLM_LLM__MODEL": "recorded",
-        "TIDYLLM_LLM__API_KEY": "k-web-streaming",
-    }
     tmp = tmp_path_factory.mktemp("web-stream")
+    env = llm.server_env("k-web-streaming")
     with serving(tmp, module_database, "--no-worker", env=env) as running:
         yield running
 
