@@ -30,6 +30,7 @@ from urllib.parse import unquote_plus
 
 from tidyllm.dropzones.ledger import Ledger, Sighting
 from tidyllm.dropzones.zone import INCOMING, Zone
+from tidyllm.knowledge.sidecars import is_metadata_file
 from tidyllm.objectstore.keys import is_valid_key
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ def list_incoming(zone: Zone, counts: ScanResult) -> Iterator[Sighting]:
         for info in zone.store.list(INCOMING):
             counts.listed += 1
             key = info.key[len(INCOMING) :]
+            if is_metadata_file(key):  # issue 13: sidecars describe files; never processed
+                continue
             kind = "file" if is_valid_key(info.key) else "invalid_name"
             fp = _fingerprint_s3(info.etag, info.size, info.modified)
             yield Sighting(key, fp, info.size, info.modified, kind)
@@ -130,6 +133,8 @@ def list_incoming(zone: Zone, counts: ScanResult) -> Iterator[Sighting]:
     now = time.time()
     for key, st in _walk_local(str(root / "incoming")):
         counts.listed += 1
+        if is_metadata_file(key):  # issue 13: sidecars describe files; never processed
+            continue
         if not _quiet(st, zone.settings.quiet_period, now):
             counts.unquiet += 1
             continue
@@ -188,6 +193,8 @@ def observe(
     number of seconds to wait before checking again (a local file still changing).
     """
     seen_after = datetime.now(UTC)
+    if is_metadata_file(key):  # issue 13: a sidecar or manifest is read with its file
+        return None
     if zone.is_s3:
         sighting = _head_s3(sm, zone, key)
     else:

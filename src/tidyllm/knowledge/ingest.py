@@ -30,6 +30,7 @@ always gone after processing). Removing more than half of a domain needs consent
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import urllib.parse
@@ -49,6 +50,10 @@ from tidyllm.errors import (
     ObjectStoreError,
 )
 from tidyllm.knowledge.domains import get_domain, set_domain_ocr
+from tidyllm.knowledge.sidecars import is_metadata_file
+from tidyllm.redaction import redact
+
+log = logging.getLogger(__name__)
 
 LOCAL_PREFIX = "file/"
 S3_PREFIX = "s3/"
@@ -133,6 +138,7 @@ def _local_files(root: Path) -> Iterator[SourceFile]:
             for p in root.rglob("*")
             if p.is_file()
             and not p.is_symlink()
+            and not is_metadata_file(p.name)  # issue 13: sidecars are read with their file
             and not any(part.startswith(".") for part in p.relative_to(root).parts)
         )
     else:
@@ -157,7 +163,7 @@ def _s3_files(sm: Any, location: str) -> Iterator[SourceFile]:
     bucket, prefix = _s3_location(location)
     store = sm.object_store_for(f"s3://{bucket}")
     for info in store.list(prefix):
-        if info.key.endswith("/"):  # a "folder" placeholder object
+        if info.key.endswith("/") or is_metadata_file(info.key):  # a folder; a sidecar
             continue
         yield SourceFile(
             f"s3://{bucket}/{info.key}",
@@ -276,6 +282,8 @@ def ingest(
                 progress(item)
 
     def on_outcome(outcome: Any) -> None:
+        if outcome.state == "duplicate":  # issue 13: content unchanged, its sidecar may not be
+            _refresh_sidecar(dz, domain, outcome)
         if outcome.state in FINAL_STATES:
             record(_item(dz, outcome))
 
@@ -338,6 +346,18 @@ def _copy_in(
                 )
             )
     return waiting
+
+
+def _refresh_sidecar(dz: Any, domain: str, outcome: Any) -> None:
+    from tidyllm.knowledge.ingest_metadata import refresh_sidecar
+
+    try:  # never the reason an ingest fails: refresh_sidecar logs its own problems
+        row = dz.ledger.get(outcome.file_id)
+        zone = dz.find_zone(outcome.zone) if row is not None else None
+        if zone is not None:
+            refresh_sidecar(dz.sm, domain=domain, zone=zone, key=row.key)
+    except Exception as exc:
+        log.warning("sidecar of file #%s not refreshed: %s", outcome.file_id, redact(exc))
 
 
 def _processed_same(dz: Any, zone: str, source: SourceFile) -> bool:

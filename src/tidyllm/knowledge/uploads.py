@@ -40,6 +40,7 @@ from tidyllm.extraction.detect import (
     sniff_head,
 )
 from tidyllm.knowledge.domains import get_domain
+from tidyllm.knowledge.sidecars import is_metadata_file
 from tidyllm.objectstore.keys import validate_key
 
 UPLOAD_PREFIX = "upload/"  # keys of uploaded files in a domain's ingest zone
@@ -193,6 +194,12 @@ def _store(sm: Any, domain: str, zone: str, data: Peekable, filename: str) -> Up
     from tidyllm.dropzones.api import UnifiedDropZones
 
     name = safe_name(filename)
+    if is_metadata_file(name):  # issue 13: sidecars describe files; detection never takes them
+        raise UploadRefused(
+            f"{name[:80]!r} is a metadata sidecar or manifest name, not a document",
+            hint="upload the document itself; sidecars are read beside files in a folder "
+            "(`tidyllm ingest`) or a drop zone's incoming/ folder",
+        )
     mime = content_type(data.peek(HEAD_BYTES), name)
     zones = UnifiedDropZones(sm)
     try:

@@ -12,6 +12,7 @@ from tidyllm.dropzones.pipeline import StepContext
 from tidyllm.errors import ExtractionError, FileRejected
 
 MAX_PAGES = 2000
+METADATA_RUNNER = "tidyllm.extraction.metadata:extract_with_metadata"
 
 
 class ExtractStep:
@@ -31,7 +32,11 @@ class ExtractStep:
             ocr=zone.ocr,
         )
         try:
-            document = extract_isolated(ctx.path, filename=ctx.filename, limits=limits)
+            # issue 13: the runner also reads XMP and the first page's largest-font title, in
+            # the same limited child (the index step turns them into the extracted layer)
+            document = extract_isolated(
+                ctx.path, filename=ctx.filename, limits=limits, runner=METADATA_RUNNER
+            )
         except ExtractionError as exc:
             raise FileRejected(exc.code, str(exc), hint=exc.hint) from exc
         ctx.document = document

@@ -73,7 +73,36 @@ class IndexStep:
             # file fails the same way on every attempt, so it is bad input, not transient.
             raise FileRejected("step_failed", f"cannot index: {exc}") from exc
         summary = dataclasses.asdict(indexed) if dataclasses.is_dataclass(indexed) else {}
-        return {"domain": domain, **{k: v for k, v in summary.items() if _jsonable(v)}}
+        out = {"domain": domain, **{k: v for k, v in summary.items() if _jsonable(v)}}
+        # issue 13: the extracted and sidecar metadata layers (also for unchanged content);
+        # never fails the file: problems are warnings in this step's result
+        document_id = getattr(indexed, "document_id", None)
+        if isinstance(document_id, int):
+            out["metadata"] = _record_metadata(ctx, domain, document_id)
+        return out
+
+
+def _record_metadata(ctx: StepContext, domain: str, document_id: int) -> dict[str, Any]:
+    from tidyllm.knowledge.ingest_metadata import record_file_metadata, sidecar_folder
+
+    try:
+        folder, name = sidecar_folder(ctx.sm, ctx.zone, ctx.key)
+    except Exception as exc:  # an unusual key: no sidecar, the file's own metadata still
+        folder, name = None, ctx.filename
+        warning = f"sidecar not looked for: {exc.__class__.__name__}"
+    else:
+        warning = None
+    summary = record_file_metadata(
+        ctx.sm,
+        domain=domain,
+        document_id=document_id,
+        document=ctx.document,
+        folder=folder,
+        name=name,
+    )
+    if warning:
+        summary["warnings"].insert(0, warning)
+    return summary
 
 
 def _jsonable(value: object) -> bool:
