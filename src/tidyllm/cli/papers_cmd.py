@@ -32,10 +32,7 @@ def _out(text: object) -> str:
 
 
 def _fail(label: str, exc: Any) -> None:
-    hint = getattr(exc, "hint", "")
-    err_console.print(
-        f"[red]failed[/] {_out(label)}: {_out(exc)}" + (f" ({_out(hint)})" if hint else "")
-    )
+    err_console.print(f"[red]failed[/] {_out(label)}: {_out(exc)}")  # its hint included
 
 
 @app.command("add")

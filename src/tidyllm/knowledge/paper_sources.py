@@ -34,7 +34,8 @@ class PaperSourceError(KnowledgeError):
     """arXiv or Crossref gave no usable answer; nothing was stored."""
 
     def __init__(self, message: str, *, code: str, hint: str = "") -> None:
-        super().__init__(message)
+        super().__init__(f"{message}; {hint}" if hint else message)  # the CLI's one line
+        self.message = message
         self.code = code
         self.hint = hint
 
@@ -87,7 +88,7 @@ def parse_ref(text: str) -> PaperRef:
 def _service_error(exc: OutsideHTTPError, what: str) -> PaperSourceError:
     if exc.kind == "not_found":
         return PaperSourceError(f"{what} was not found", code="not_found", hint=exc.hint)
-    return PaperSourceError(f"{what}: {exc}", code=exc.kind, hint=exc.hint)
+    return PaperSourceError(f"{what}: {exc.args[0]}", code=exc.kind, hint=exc.hint)
 
 
 # --- arXiv ------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ class PaperImportError(KnowledgeError):
     """An import that stored nothing for this paper (the reason in one line, and a hint)."""
 
     def __init__(self, message: str, *, code: str = "import_failed", hint: str = "") -> None:
-        super().__init__(message)
+        super().__init__(f"{message}; {hint}" if hint else message)  # the CLI's one line
+        self.message = message
         self.code = code
         self.hint = hint
 

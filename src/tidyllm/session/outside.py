@@ -31,6 +31,7 @@ from tidyllm.redaction import redact
 
 log = logging.getLogger(__name__)
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+HEAD_BYTES = 1024  # what check_head is shown (a whole first piece when shorter bodies end)
 
 
 class OutsideHTTPError(TidyLLMError):
@@ -214,6 +215,7 @@ class OutsideHTTP:
         import httpx
 
         total = 0
+        head = b""
         head_checked = check_head is None
         try:
             for piece in _body(response, shown):
@@ -223,8 +225,12 @@ class OutsideHTTP:
                         "too_large", f"{shown} is larger than {max_bytes:,} bytes; nothing was kept"
                     )
                 if not head_checked:
+                    head += piece
+                    if len(head) < HEAD_BYTES:
+                        continue
                     head_checked = True
-                    check_head(piece)  # type: ignore[misc]
+                    check_head(head)  # type: ignore[misc]
+                    piece, head = head, b""
                 yield piece
         except httpx.TimeoutException:
             raise OutsideHTTPError(
@@ -235,7 +241,9 @@ class OutsideHTTP:
                 "unreachable", f"{shown} broke off: {redact(exc) or type(exc).__name__}"
             ) from None
         if not head_checked:
-            check_head(b"")  # type: ignore[misc]
+            check_head(head)  # type: ignore[misc]
+            if head:
+                yield head
 
 
 def _body(response: Any, shown: str) -> Iterator[bytes]:
