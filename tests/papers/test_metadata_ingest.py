@@ -258,3 +258,21 @@ def test_an_upload_named_like_a_sidecar_is_refused_with_a_clear_message(sm):
     with pytest.raises(UploadRefused, match="sidecar or manifest"):
         upload_file(sm, "papers", data, "report.pdf.meta.json")
     assert UnifiedDropZones(sm).ledger.by_key("upload/report.pdf.meta.json", "ingest-papers") == []
+
+
+def test_a_junk_info_title_is_not_embedded_with_the_chunks(sm, tmp_path):
+    from test_metadata_ingest_extraction import make_pdf
+
+    create_domain(sm, "papers")
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    lines = [(22, "Liquidity Stress Review"), (10, "Banks hold liquid assets for outflows. " * 3)]
+    make_pdf(folder / "memo.pdf", lines, info={"Title": "Microsoft Word - memo_v2.docx"})
+    assert ingest(sm, "papers", [str(folder)], track=False).counts() == {"done": 1}
+    with sm.connection() as conn:
+        title, contexts = conn.execute(
+            "SELECT d.title, array_agg(c.context) FROM documents d JOIN chunks c "
+            "ON c.document_id = d.id GROUP BY d.title"
+        ).fetchone()
+    assert title == "Liquidity Stress Review"
+    assert all("Liquidity Stress Review" in c and "Microsoft" not in c for c in contexts)

@@ -57,7 +57,7 @@ class IndexStep:
                 source_uri=ctx.source_uri,
                 version=ctx.version,
                 content_hash=ctx.sha256,
-                title=ctx.document.title or ctx.filename,
+                title=_title(ctx),
                 metadata={"zone": ctx.zone.name, "key": ctx.key},
                 force=ctx.reindex,
             )
@@ -80,6 +80,18 @@ class IndexStep:
         if isinstance(document_id, int):
             out["metadata"] = _record_metadata(ctx, domain, document_id)
         return out
+
+
+def _title(ctx: StepContext) -> str:
+    """The title embedded with each chunk: the file's own, unless it is junk ("Microsoft
+    Word - x.docx", "PowerPoint Presentation"), then the first page's largest font (issue
+    13); the file name when there is nothing better."""
+    from tidyllm.extraction.metadata import file_metadata, is_junk_title
+
+    title = file_metadata(ctx.document).get("title")
+    if not title and not is_junk_title(ctx.document.title):
+        title = ctx.document.title
+    return title or ctx.filename
 
 
 def _record_metadata(ctx: StepContext, domain: str, document_id: int) -> dict[str, Any]:
