@@ -162,3 +162,49 @@ def test_a_bad_reference_fails_before_anything_is_fetched(psm, double):
     with pytest.raises(PaperSourceError, match="not an arXiv identifier"):
         add_papers(psm, "papers", ["doi:10.1000/risk.2021", "arxiv:not-an-id"])
     assert double.requests == [] and stored(psm) == (0, 0, 0, 0)
+
+
+def test_the_pdf_arriving_takes_over_a_metadata_only_paper(psm, double, tmp_path):
+    from test_papers_legacy_bibtex import make_legacy
+
+    from tidyllm.knowledge.papers import import_legacy
+
+    report = import_legacy(psm, "papers", make_legacy(tmp_path / "whitepapers"))
+    placeholder = next(p for p in report.papers if p.missing)
+    assert placeholder.paper_id == "2303.00003"
+    double.papers["2303.00003v2"] = {**PAPER, "id": "2303.00003v2", "title": "Art, Creativity"}
+    double.pdfs["2303.00003v2"] = text_pdf(b"Diffusion models and creative art.")
+    added = add_paper(psm, "papers", "arxiv:2303.00003")
+    assert added.has_file and added.document_id != placeholder.document_id
+    with psm.connection() as conn:
+        gone = conn.execute(
+            "SELECT count(*) FROM documents WHERE id = %s", (placeholder.document_id,)
+        ).fetchone()[0]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.name FROM collections c JOIN collection_documents d "
+                "ON d.collection_id = c.id WHERE d.document_id = %s",
+                (added.document_id,),
+            )
+        ]
+        meta = read_metadata(conn, added.document_id)
+    assert gone == 0 and names == ["AI-ML"]
+    assert meta.arxiv_id == "2303.00003v2" and meta.title == "Art, Creativity"  # arXiv's
+    assert meta.fields["y_score"] == "0.65" and meta.fields["legacy_id"] == "2303.00003"
+
+
+def test_a_new_arxiv_version_replaces_the_old_one(psm, double):
+    from tidyllm.knowledge.search import search
+
+    first = add_paper(psm, "papers", "arxiv:2410.11842v1")
+    double.papers["2410.11842v2"] = {**PAPER, "id": "2410.11842v2"}
+    double.pdfs["2410.11842v2"] = text_pdf(b"Version two adds sparse gating to the heads.")
+    second = add_paper(psm, "papers", "arxiv:2410.11842v2")
+    with psm.connection() as conn:
+        count = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        meta = read_metadata(conn, second.document_id)
+    assert count == 1 and second.document_id == first.document_id
+    assert meta.arxiv_id == "2410.11842v2"
+    hits = search(psm, "papers", "sparse gating heads").hits
+    assert hits and all("routes tokens" not in h.text for h in hits)

@@ -520,7 +520,7 @@ def _store_entry(
             targets = list(dict.fromkeys(docs))
             uris = [placeholder_uri(values, f"bibtex:{entry.key}"), f"bibtex:{entry.key}"]
             for doc in targets:
-                absorb_placeholders(conn, dom, doc, uris)
+                absorb_placeholders(conn, dom, doc, uris, values)
             if not targets:
                 found = find_by_identity(
                     conn, dom.id, doi=values.get("doi"), arxiv_id=values.get("arxiv_id")

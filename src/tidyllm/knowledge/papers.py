@@ -128,19 +128,37 @@ def metadata_only_document(conn: Any, dom: Domain, source_uri: str, origin: str)
     ).fetchone()[0]
 
 
-def absorb_placeholders(conn: Any, dom: Domain, document_id: int, uris: Iterable[str]) -> int:
-    """Metadata-only documents at ``uris`` hand their collections and edits to a file's
-    document and go (the file arrived). How many went."""
+def absorb_placeholders(
+    conn: Any,
+    dom: Domain,
+    document_id: int,
+    uris: Iterable[str],
+    values: Mapping[str, Any] | None = None,
+) -> int:
+    """Metadata-only documents at ``uris``, or with the DOI or arXiv id of ``values``, hand
+    their collections and layers to a file's document and go (the file arrived). How many
+    went."""
+    doi = (values or {}).get("doi")
+    arxiv = (values or {}).get("arxiv_id")
+    rows = conn.execute(
+        "SELECT d.id FROM documents d LEFT JOIN document_metadata m ON m.document_id = d.id "
+        "WHERE d.domain_id = %s AND d.metadata->>'kind' = %s AND d.id <> %s AND "
+        "(d.source_uri = ANY(%s) OR (%s::text IS NOT NULL AND lower(m.doi) = lower(%s)) OR "
+        "(%s::text IS NOT NULL AND regexp_replace(m.arxiv_id, 'v[0-9]+$', '') = %s)) "
+        "ORDER BY d.id",
+        (
+            dom.id,
+            METADATA_ONLY,
+            document_id,
+            list(dict.fromkeys(uris)),
+            doi,
+            doi,
+            arxiv,
+            arxiv and arxiv_base(arxiv),
+        ),
+    ).fetchall()
     gone = 0
-    for uri in dict.fromkeys(uris):
-        row = conn.execute(
-            "SELECT id FROM documents WHERE domain_id = %s AND source_uri = %s "
-            "AND metadata->>'kind' = %s AND id <> %s",
-            (dom.id, uri, METADATA_ONLY, document_id),
-        ).fetchone()
-        if row is None:
-            continue
-        old = row[0]
+    for (old,) in rows:
         conn.execute(
             "INSERT INTO collection_documents (collection_id, document_id) "
             "SELECT collection_id, %s FROM collection_documents WHERE document_id = %s "
@@ -148,9 +166,14 @@ def absorb_placeholders(conn: Any, dom: Domain, document_id: int, uris: Iterable
             (document_id, old),
         )
         layers = read_layers(conn, [old, document_id])
-        for layer in ("edited", "fetched"):
-            if layer in layers.get(old, {}) and layer not in layers.get(document_id, {}):
-                write_layer(conn, document_id, layer, layers[old][layer], replace=True)
+        for layer in ("edited", "fetched"):  # the file's document's own values win
+            theirs = layers.get(old, {}).get(layer)
+            if not theirs:
+                continue
+            ours = layers.get(document_id, {}).get(layer, {})
+            joined = {**theirs, **ours}
+            joined["fields"] = {**theirs.get("fields", {}), **ours.get("fields", {})}
+            write_layer(conn, document_id, layer, joined, replace=True)
         conn.execute("DELETE FROM documents WHERE id = %s", (old,))
         gone += 1
     return gone
@@ -381,7 +404,7 @@ def _store(
             document_id = metadata_only_document(conn, dom, uri, origin)
             created = before is None
         else:
-            absorb_placeholders(conn, dom, document_id, _identity_uris(values))
+            absorb_placeholders(conn, dom, document_id, _identity_uris(values), values)
         changed = write_fetched(conn, document_id, values)
         if collection:
             cid, _ = ensure_collection(conn, dom, collection)
@@ -693,7 +716,8 @@ def _store_legacy(
         created = False
         document_id = outcome.document_id if outcome is not None else None
         if document_id is not None:
-            absorb_placeholders(conn, dom, document_id, [f"legacy:{pid}", *_identity_uris(values)])
+            uris = [f"legacy:{pid}", *_identity_uris(values)]
+            absorb_placeholders(conn, dom, document_id, uris, values)
         else:
             document_id = find_by_identity(
                 conn, dom.id, doi=values.get("doi"), arxiv_id=values.get("arxiv_id")
