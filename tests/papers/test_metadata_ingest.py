@@ -276,3 +276,13 @@ def test_a_junk_info_title_is_not_embedded_with_the_chunks(sm, tmp_path):
         ).fetchone()
     assert title == "Liquidity Stress Review"
     assert all("Liquidity Stress Review" in c and "Microsoft" not in c for c in contexts)
+
+
+def test_a_sidecar_named_as_the_source_is_refused_not_silently_skipped(sm, tmp_path):
+    from tidyllm.errors import KnowledgeError
+
+    create_domain(sm, "papers")
+    sidecar = tmp_path / "a.txt.meta.json"
+    sidecar.write_text("{}")
+    with pytest.raises(KnowledgeError, match="read with the files it describes"):
+        ingest(sm, "papers", [str(sidecar)], track=False)

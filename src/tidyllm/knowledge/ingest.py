@@ -183,6 +183,11 @@ def _check_source(source: object) -> str:
         path = Path(source).expanduser()
         if not (path.is_file() or path.is_dir()):
             raise KnowledgeError(f"source {source!r} is neither a file nor a folder")
+        if path.is_file() and is_metadata_file(path.name):  # issue 13
+            raise KnowledgeError(
+                f"{source!r} is a metadata sidecar or manifest: it is read with the files it "
+                "describes; ingest those files or their folder"
+            )
     return source
 
 
