@@ -14,6 +14,7 @@ from catalog_helpers import add_documents, describe, put_in_collection, random_v
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tidyllm.knowledge import catalog
 from tidyllm.knowledge.catalog import DocumentFilter, document_filter, list_catalog
 from tidyllm.knowledge.collections import CollectionNotFound
 from tidyllm.knowledge.search import search
@@ -127,6 +128,21 @@ def scratch(sm):
     return sm, ids
 
 
+def _list_all(sm, where, window: int) -> list[int]:
+    """Every page of 5 (keyset: nothing repeated, nothing skipped) with this scan window."""
+    saved, catalog.SCAN_WINDOW = catalog.SCAN_WINDOW, window
+    try:
+        listed, cursor = [], None
+        while True:
+            page = list_catalog(sm, "bf", where=where, limit=5, cursor=cursor)
+            listed += [e.id for e in page.documents]
+            if page.next_cursor is None:
+                return listed
+            cursor = page.next_cursor
+    finally:
+        catalog.SCAN_WINDOW = saved
+
+
 @settings(
     max_examples=25,
     deadline=None,
@@ -155,15 +171,10 @@ def test_combined_filters_match_brute_force(scratch, metas, queries) -> None:
     for f in queries:
         where = document_filter(**f)
         expected = _expected(docs, f)
-        listed, cursor = [], None
-        while True:  # keyset pages of 5: nothing repeated, nothing skipped
-            page = list_catalog(sm, "bf", where=where, limit=5, cursor=cursor)
-            listed += [e.id for e in page.documents]
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        assert len(listed) == len(set(listed)) and set(listed) == expected, f
-        assert listed == sorted(listed, reverse=True)
+        for window in (catalog.SCAN_WINDOW, 3):  # 3: the selective path's plans too
+            listed = _list_all(sm, where, window)
+            assert len(listed) == len(set(listed)) and set(listed) == expected, (window, f)
+            assert listed == sorted(listed, reverse=True)
         for mode in ("dense", "text"):
             result = search(
                 sm, "bf", "apple", k=100, mode=mode, query_vector=random_vector(2), where=where

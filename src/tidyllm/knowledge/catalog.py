@@ -187,6 +187,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+_IN_COLLECTION = (
+    "EXISTS (SELECT 1 FROM collection_documents cd "
+    "WHERE cd.collection_id = %(f_collection)s AND cd.document_id = doc.id)"
+)
+_IN_COLLECTION_M = _IN_COLLECTION.replace("= doc.id)", "= m.document_id)")
 _IDENTIFIER_SQL = {
     "doi": "lower(m.doi) = lower(%(f_identifier)s)",
     "arxiv": "m.arxiv_id = %(f_identifier)s",
@@ -198,20 +203,23 @@ _IDENTIFIER_SQL = {
 
 
 def filter_condition(
-    conn: Any, dom: Domain, where: DocumentFilter | None, actor: Actor | None = None
+    conn: Any,
+    dom: Domain,
+    where: DocumentFilter | None,
+    actor: Actor | None = None,
+    *,
+    on_metadata: bool = False,
 ) -> tuple[sql.Composable, dict[str, Any]]:
     """SQL (``AND …``, possibly empty) over ``doc`` (documents) and ``m`` (its merged
-    metadata, LEFT JOINed) with its parameters; the collection is looked up in ``dom``."""
+    metadata, LEFT JOINed) with its parameters; the collection is looked up in ``dom``.
+    ``on_metadata``: over ``m`` alone (the document is ``m.document_id``)."""
     if where is None or where.empty:
         return sql.SQL(""), {}
     parts: list[str] = []
     params: dict[str, Any] = {"f_domain_id": dom.id}
     if where.collection is not None:
         params["f_collection"] = collection_id(conn, dom, where.collection, actor)
-        parts.append(
-            "EXISTS (SELECT 1 FROM collection_documents cd "
-            "WHERE cd.collection_id = %(f_collection)s AND cd.document_id = doc.id)"
-        )
+        parts.append(_IN_COLLECTION_M if on_metadata else _IN_COLLECTION)
     if where.tags:
         parts.append("m.tags @> %(f_tags)s::text[]")
         params["f_tags"] = list(where.tags)
@@ -312,15 +320,57 @@ SELECT doc.id, doc.source_uri, doc.mime, doc.page_count, doc.indexed_at,
        ARRAY(SELECT c.name FROM collection_documents cd
              JOIN collections c ON c.id = cd.collection_id
              WHERE cd.document_id = doc.id ORDER BY c.name)
-FROM documents doc LEFT JOIN document_metadata m ON m.document_id = doc.id
 """
-_LIST = sql.SQL(
-    _ENTRY + "WHERE doc.domain_id = %(domain_id)s "
-    "AND (%(after)s::bigint IS NULL OR doc.id < %(after)s) {condition} "
-    "ORDER BY doc.id DESC LIMIT %(limit)s"
+_METADATA = "LEFT JOIN document_metadata m ON m.document_id = doc.id "
+_FROM = "FROM documents doc " + _METADATA
+# A page is found in one of two ways, so that neither a broad nor a rare filter is slow
+# (PostgreSQL's estimate for combined conditions - tags AND year AND collection - is often
+# far off, and a wrong guess either walks every document in id order or sorts them all):
+# 1. the next SCAN_WINDOW documents in id order, filtered: enough when the filter matches
+#    more than about limit/SCAN_WINDOW of them (a prefix in id order, so the page is exact);
+# 2. otherwise the filter is selective: its matches come from the indexes (GIN tags,
+#    trigram authors, year, collection membership) and are sorted ("+ 0" keeps the planner
+#    from walking the primary key instead).
+SCAN_WINDOW = 2000
+_NEXT_IDS = (
+    "(SELECT id FROM documents WHERE domain_id = %(domain_id)s "
+    "AND (%(after)s::bigint IS NULL OR id < %(after)s) ORDER BY id DESC LIMIT %(window)s) w"
+)
+_WINDOW = sql.SQL(
+    _ENTRY
+    + "FROM "
+    + _NEXT_IDS
+    + " JOIN documents doc ON doc.id = w.id "
+    + _METADATA
+    + "WHERE true {condition} ORDER BY doc.id DESC LIMIT %(limit)s"
+)
+_WINDOW_FULL = (
+    "SELECT count(*) = %(window)s FROM (SELECT 1 FROM documents WHERE domain_id = %(domain_id)s "
+    "AND (%(after)s::bigint IS NULL OR id < %(after)s) ORDER BY id DESC LIMIT %(window)s) w"
+)
+_BY_IDS = sql.SQL(
+    "WITH ids AS MATERIALIZED ({ids}) "
+    + _ENTRY
+    + "FROM ids JOIN documents doc ON doc.id = ids.id "
+    + _METADATA
+    + "ORDER BY doc.id DESC"
+)
+# the ids of a selective filter: from the metadata row's indexes (GIN tags, trigram
+# authors, year; collection membership checked per match), or for a collection alone,
+# its membership in id order
+_SELECTIVE_IDS = sql.SQL(
+    "SELECT m.document_id AS id FROM document_metadata m WHERE m.domain_id = %(domain_id)s "
+    "AND (%(after)s::bigint IS NULL OR m.document_id < %(after)s) {condition} "
+    "ORDER BY m.document_id + 0 DESC LIMIT %(limit)s"
+)
+_COLLECTION_IDS = sql.SQL(
+    "SELECT cd.document_id AS id FROM collection_documents cd "
+    "WHERE cd.collection_id = %(f_collection)s "
+    "AND (%(after)s::bigint IS NULL OR cd.document_id < %(after)s) "
+    "ORDER BY cd.document_id DESC LIMIT %(limit)s"
 )
 
-_ONE = sql.SQL(_ENTRY + "WHERE doc.id = %(id)s AND doc.domain_id = %(domain_id)s").format()
+_ONE = sql.SQL(_ENTRY + _FROM + "WHERE doc.id = %(id)s AND doc.domain_id = %(domain_id)s").format()
 
 
 def _entry(domain: str, row: tuple[Any, ...], layers: Mapping | None = None) -> CatalogEntry:
@@ -352,6 +402,13 @@ def _cursor_tag(domain: str, where: DocumentFilter | None) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def _selective(conn: Any, dom: Domain, where: DocumentFilter, actor: Actor | None) -> Any:
+    if where.describe().keys() == {"collection"}:
+        return _BY_IDS.format(ids=_COLLECTION_IDS)
+    condition, _ = filter_condition(conn, dom, where, actor, on_metadata=True)
+    return _BY_IDS.format(ids=_SELECTIVE_IDS.format(condition=condition))
+
+
 def list_catalog(
     sm: Any,
     domain: str,
@@ -371,9 +428,14 @@ def list_catalog(
     with sm.connection() as conn:
         dom = get_domain(conn, domain, actor=actor)
         condition, params = filter_condition(conn, dom, where, actor)
-        statement = _LIST.format(condition=condition)
-        params |= {"domain_id": dom.id, "after": after, "limit": limit + 1}
-        rows = conn.execute(statement, params).fetchall()
+        params |= {"domain_id": dom.id, "after": after, "limit": limit + 1, "window": SCAN_WINDOW}
+        rows = conn.execute(_WINDOW.format(condition=condition), params).fetchall()
+        if (
+            where is not None
+            and len(rows) <= limit
+            and conn.execute(_WINDOW_FULL, params).fetchone()[0]
+        ):  # fewer than a page in a full window: a selective filter
+            rows = conn.execute(_selective(conn, dom, where, actor), params).fetchall()
     entries = [_entry(dom.name, r) for r in rows[:limit]]
     more = len(rows) > limit
     return CatalogPage(entries, encode_cursor(entries[-1].id, tag) if more else None)
