@@ -225,3 +225,4 @@ def docs_untag(
 
 
 # Other commands of the group register below (docs similar).
+from tidyllm.cli import similar_cmd as _similar  # noqa: E402, F401 - docs similar, collections report

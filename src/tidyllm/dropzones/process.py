@@ -129,11 +129,32 @@ class Processor:
                 return Outcome(row.id, row.zone, "busy")
             if verdict == "duplicate":
                 result = {"duplicate_of": other, "sha256": sha256}
+                # issue 13: the same bytes under this name are one more name of the document
+                self._name_document(zone, row, other, sha256)
                 return self._finish(zone, row, "duplicate", result=result, duplicate_of=other)
             return self._run_pipeline(zone, row, path, sha256, size)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+    def _name_document(self, zone: Zone, row: FileRow, other: int | None, sha256: str) -> None:
+        """Record a duplicate file's name on the document its content's owner indexed."""
+        owner = None if other is None else self.ledger.get(other)
+        index = ((owner.result or {}).get("steps") or {}).get("index") if owner else None
+        if not isinstance(index, dict) or not isinstance(index.get("document_id"), int):
+            return  # not indexed (another pipeline): nothing to name
+        try:
+            from tidyllm.knowledge.dedup import name_duplicate
+        except ImportError:  # pragma: no cover - the engine without the knowledge module
+            return
+        name_duplicate(
+            self.sm,
+            index["document_id"],
+            zone.store.uri(INCOMING + row.key),
+            content_hash=sha256,
+            version=str(row.id),
+            metadata={"zone": zone.name, "key": row.key},
+        )
 
     def _reject_early(self, zone: Zone, row: FileRow) -> None:
         if row.kind == "invalid_name":

@@ -202,6 +202,9 @@ def ensure_vector_index(conn: Any, dimension: int) -> None:
             name=sql.Identifier(f"chunks_embedding_{dimension}_idx"), dim=sql.Literal(dimension)
         )
     )
+    from tidyllm.knowledge.similar import ensure_document_vector_index  # issue 13
+
+    ensure_document_vector_index(conn, dimension)
 
 
 def create_domain(

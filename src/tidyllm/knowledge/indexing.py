@@ -25,10 +25,12 @@ from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 
 from tidyllm.errors import KnowledgeError
+from tidyllm.knowledge import dedup
 from tidyllm.knowledge.abbreviations import aliases, find_abbreviations
 from tidyllm.knowledge.chunker import Chunk, Chunker
 from tidyllm.knowledge.context import chunk_context, document_label
 from tidyllm.knowledge.domains import Domain, check_embedder, get_domain
+from tidyllm.knowledge.similar import refresh_vector
 
 MAX_URI_CHARS = 4096
 MAX_METADATA_ITEMS = 64
@@ -37,7 +39,7 @@ _COPY = (
     "token_count, text, metadata, dimension, embedding, language, context, aliases) FROM STDIN"
 )
 
-Status = Literal["added", "replaced", "unchanged"]
+Status = Literal["added", "replaced", "unchanged", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,11 @@ class IndexedVersion:
     """What :func:`index_document` did.
 
     ``status`` is ``added`` (a new source), ``replaced`` (a new version of a
-    known source; ``replaced_version`` names the old one) or ``unchanged``
-    (same content hash: nothing was written). ``timings`` are seconds spent
-    chunking, embedding and writing.
+    known source, or a newer arXiv version of a known paper; ``replaced_version`` names
+    the old one), ``unchanged`` (same content hash: nothing was written) or
+    ``duplicate`` (a new name of a document already there - same content, DOI or arXiv
+    id - recorded as one more of its names; ``document_id`` is that document's).
+    ``timings`` are seconds spent chunking, embedding and writing.
     """
 
     document_id: int
@@ -152,6 +156,7 @@ def index_document(
     force: bool = False,
     contextual: bool = True,
     with_aliases: bool = True,
+    identifiers: Mapping[str, str | None] | None = None,
 ) -> IndexedVersion:
     """Index one version of a document into ``domain``; replaces that source's previous version.
 
@@ -161,7 +166,9 @@ def index_document(
     when the source's current version has the same content hash (a deliberate
     re-index; the old chunks are replaced in one transaction). ``contextual=False``
     embeds and indexes the chunks without their title and heading (for measuring what
-    the context is worth), ``with_aliases=False`` without abbreviation aliases. Raises
+    the context is worth), ``with_aliases=False`` without abbreviation aliases.
+    ``identifiers`` (``doi``, ``arxiv_id``) known before indexing let a new name of a paper
+    already there join it (see :mod:`tidyllm.knowledge.dedup`). Raises
     :class:`KnowledgeError` for invalid input or a document without any text,
     :class:`DomainNotFound`, :class:`EmbedderMismatch`.
     """
@@ -179,8 +186,15 @@ def index_document(
     with sm.connection() as conn:
         dom = get_domain(conn, domain)
         row = _current(conn, dom.id, source_uri)
+        # No duplicates (issue 13): a further name, or a new name whose content / DOI /
+        # arXiv id is already a document here, joins it before anything is embedded.
+        same = None if row is not None else _same(conn, dom, source_uri, content_hash, identifiers)
     if row is not None and row[1] == content_hash and not force:
         return _unchanged(dom, source_uri, row)
+    if same is not None and same.action == "name":
+        joined = _join(sm, dom, source_uri, version, content_hash, meta, identifiers)
+        if joined is not None:
+            return joined
 
     embedder = sm.embedder()
     check_embedder(dom, embedder)
@@ -209,6 +223,7 @@ def index_document(
         title,
         meta,
         force,
+        identifiers,
     )
     written = time.perf_counter()
     timings = {"chunk": chunked - started, "embed": embedded - chunked, "write": written - embedded}
@@ -221,6 +236,67 @@ def _current(conn: Any, domain_id: int, source_uri: str) -> tuple[Any, ...] | No
         "WHERE domain_id = %s AND source_uri = %s",
         (domain_id, source_uri),
     ).fetchone()
+
+
+def _same(
+    conn: Any, dom: Domain, source_uri: str, content_hash: str, identifiers: Any
+) -> dedup.Same | None:
+    """The document a new ``source_uri`` is the same as (dedup), else None."""
+    name = dedup.source_of(conn, dom.id, source_uri)
+    if name is not None and name[1] == content_hash:  # a further name, same bytes again
+        uri = conn.execute("SELECT source_uri FROM documents WHERE id = %s", (name[0],))
+        return dedup.Same(name[0], uri.fetchone()[0], "content", "name")
+    return dedup.find_same(conn, dom.id, content_hash, identifiers)
+
+
+def _join(
+    sm: Any,
+    dom: Domain,
+    source_uri: str,
+    version: str,
+    content_hash: str,
+    meta: dict[str, str],
+    identifiers: Any,
+) -> IndexedVersion | None:
+    """Record ``source_uri`` as one more name of the document it is the same as, decided
+    again under the locks; None when that changed meanwhile (then it is indexed)."""
+    with sm.connection() as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (source_uri, dom.id))
+        dedup.lock_content(conn, dom.id, content_hash)
+        if identifiers:
+            dedup.lock_domain(conn, dom.id)
+        if _current(conn, dom.id, source_uri) is not None:
+            return None
+        same = _same(conn, dom, source_uri, content_hash, identifiers)
+        if same is None or same.action != "name":
+            return None
+        return _named(conn, dom, same, source_uri, version, content_hash, meta)
+
+
+def _named(
+    conn: Any,
+    dom: Domain,
+    same: dedup.Same,
+    source_uri: str,
+    version: str,
+    content_hash: str,
+    meta: dict[str, str],
+) -> IndexedVersion:
+    dedup.add_name(
+        conn,
+        dom.id,
+        same.document_id,
+        source_uri,
+        reason=same.reason,
+        content_hash=content_hash,
+        version=version,
+        metadata=meta,
+    )
+    row = conn.execute(
+        "SELECT id, content_hash, version, chunk_count, page_count FROM documents WHERE id = %s",
+        (same.document_id,),
+    ).fetchone()
+    return IndexedVersion(**{**_unchanged(dom, source_uri, row).__dict__, "status": "duplicate"})
 
 
 def _unchanged(dom: Domain, source_uri: str, row: tuple[Any, ...]) -> IndexedVersion:
@@ -248,6 +324,7 @@ def _write(
     title: str | None,
     meta: dict[str, str],
     force: bool = False,
+    identifiers: Any = None,
 ) -> IndexedVersion:
     """Replace the source's chunks in one transaction, under a per-source advisory lock."""
     pages = len(document.pages)
@@ -256,6 +333,20 @@ def _write(
         row = _current(conn, dom.id, source_uri)
         if row is not None and row[1] == content_hash and not force:
             return _unchanged(dom, source_uri, row)  # indexed meanwhile by someone else
+        if row is None:  # dedup (issue 13), decided under the locks (see dedup's order)
+            dedup.lock_content(conn, dom.id, content_hash)
+            if identifiers:
+                dedup.lock_domain(conn, dom.id)
+            same = _same(conn, dom, source_uri, content_hash, identifiers)
+            if same is not None and same.action == "name":  # joined meanwhile
+                return _named(conn, dom, same, source_uri, version, content_hash, meta)
+            # a further name that now holds other bytes is no longer that document's
+            conn.execute(
+                "DELETE FROM document_sources WHERE domain_id = %s AND source_uri = %s",
+                (dom.id, source_uri),
+            )
+            if same is not None:  # a newer arXiv version (or a metadata-only record): fill it
+                row = dedup.take_over(conn, dom.id, same, source_uri)
         values = (
             version,
             content_hash,
@@ -304,6 +395,9 @@ def _write(
                         context.aliases,
                     )
                 )
+        # issue 13: the document's vector follows its chunks; names of old bytes go
+        refresh_vector(conn, document_id)
+        dedup.drop_stale_names(conn, document_id, content_hash)
         conn.execute("UPDATE domains SET last_ingest_at = now() WHERE id = %s", (dom.id,))
     return IndexedVersion(
         document_id=document_id,
