@@ -214,3 +214,46 @@ def test_collection_report_of_a_hidden_collection_is_not_found(csm, corpus) -> N
     loner = add_user(csm, "lone", "viewer", "correct horse battery staple")
     with pytest.raises(CollectionNotFound):
         collection_report(csm, "validation reading", actor=Actor(loner.id, "lone", "viewer"))
+
+
+def test_the_cli_commands(cli, cli_env, sm) -> None:
+    create_domain(sm, "d")
+    texts = {
+        "stress": "Stress testing of bank capital under adverse macroeconomic scenarios.",
+        "capital": "Capital planning and stress scenarios for large bank holding companies.",
+        "bread": "A recipe for sourdough bread with a long cold fermentation.",
+    }
+    ids = {}
+    for name, text in texts.items():
+        document = ExtractedDocument(mime="text/plain", pages=(Page(1, text),))
+        ids[name] = index_document(
+            sm,
+            domain="d",
+            document=document,
+            source_uri=f"mem://{name}",
+            version="1",
+            content_hash=name,
+            title=f"<b>{name}</b> [red]x[/red]",
+        ).document_id
+    out = cli("docs", "similar", str(ids["stress"]), "--k", "2", "--json")
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.output)
+    assert [d["document_id"] for d in got["similar"]] == [ids["capital"], ids["bread"]]
+    text = cli("docs", "similar", str(ids["stress"]))
+    assert text.exit_code == 0 and "<b>capital</b> [red]x[/red]" in text.output  # as text
+    bad = cli("docs", "similar", str(ids["stress"]), "--k", "0")
+    assert bad.exit_code != 0 and "k must be a whole number from 1 to 100" in bad.output
+    with sm.connection() as conn:
+        cid = conn.execute(
+            "INSERT INTO collections (domain_id, name) SELECT id, 'banks' FROM domains RETURNING id"
+        ).fetchone()[0]
+        for document_id in ids.values():
+            conn.execute("INSERT INTO collection_documents VALUES (%s, %s)", (cid, document_id))
+    report = cli("collections", "report", "banks")
+    assert report.exit_code == 0, report.output
+    assert "Closest pairs" in report.output and "logged to MLflow" in report.output
+    data = json.loads(cli("collections", "report", "banks", "--json").output)
+    first = data["closest_pairs"][0]
+    assert {first["first"], first["second"]} == {ids["stress"], ids["capital"]}
+    missing = cli("collections", "report", "nope")
+    assert missing.exit_code != 0 and "nope" in missing.output
