@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from tidyllm.cli.collections_cmd import app
+from tidyllm.cli.deferred import UnifiedSessionManager
 from tidyllm.cli.output import err_console
-from tidyllm.session import UnifiedSessionManager
 
 
 @app.command("export")

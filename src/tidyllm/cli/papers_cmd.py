@@ -12,9 +12,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from tidyllm.cli.deferred import UnifiedSessionManager
 from tidyllm.cli.output import console, err_console
 from tidyllm.redaction import redact
-from tidyllm.session import UnifiedSessionManager
 
 app = typer.Typer(
     help="Papers: add from arXiv or by DOI, import the legacy whitepapers folder or BibTeX.",
