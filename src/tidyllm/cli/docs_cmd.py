@@ -1,7 +1,7 @@
 """``tidyllm docs``: documents with their metadata (list filtered, show, set, tag, untag).
 
-Also the metadata filter options (``--collection``, ``--tag``, ``--author``, ``--year``,
-``--id``) that ``search``, ``ask``, ``chat`` and ``eval`` share (:func:`where`).
+The metadata filter options (``--collection``, ``--tag``, ``--author``, ``--year``,
+``--id``) are :mod:`tidyllm.cli.filters`, shared with ``search``, ``ask``, ``chat``, ``eval``.
 """
 
 from __future__ import annotations
@@ -14,49 +14,22 @@ from rich.markup import escape
 from rich.table import Table
 
 from tidyllm.cli.deferred import UnifiedSessionManager
+from tidyllm.cli.filters import (
+    AuthorOption,
+    CollectionOption,
+    IdentifierOption,
+    TagOption,
+    YearOption,
+    where,
+)
 from tidyllm.cli.output import console
 from tidyllm.redaction import redact
 
 app = typer.Typer(help="Documents' metadata: list (filtered), show, set, tag, untag.")
 app.info.no_args_is_help = True
 
-CollectionOption = Annotated[
-    str | None, typer.Option("--collection", "-c", help="Only documents in this collection.")
-]
-TagOption = Annotated[
-    list[str] | None, typer.Option("--tag", "-t", help="Only documents with this tag (repeatable).")
-]
-AuthorOption = Annotated[
-    str | None,
-    typer.Option("--author", help="Only documents with an author containing this (any case)."),
-]
-YearOption = Annotated[
-    str | None, typer.Option("--year", help="Year or range: 2021, 2020..2024, 2020.., ..2024.")
-]
-IdentifierOption = Annotated[
-    str | None,
-    typer.Option("--id", help="Identifier: doi:10.x/y, arxiv:2410.11842, isbn:..., url:..."),
-]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 DocArgument = Annotated[int, typer.Argument(help="Document id (from `tidyllm docs list`).")]
-
-
-def where(
-    collection: str | None = None,
-    tag: list[str] | None = None,
-    author: str | None = None,
-    year: str | None = None,
-    identifier: str | None = None,
-) -> Any:
-    """The CLI's filter options as a :class:`~tidyllm.knowledge.catalog.DocumentFilter`
-    (None when none is given)."""
-    if collection is None and not tag and author is None and year is None and identifier is None:
-        return None
-    from tidyllm.knowledge.catalog import document_filter
-
-    return document_filter(
-        collection=collection, tags=tag, author=author, years=year, identifier=identifier
-    )
 
 
 def _out(text: object) -> str:

@@ -13,14 +13,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tidyllm.cli.deferred import UnifiedSessionManager
-from tidyllm.cli.docs_cmd import (
+from tidyllm.cli.filters import (
     AuthorOption,
     CollectionOption,
     IdentifierOption,
     TagOption,
     YearOption,
 )
-from tidyllm.cli.docs_cmd import where as metadata_filter
+from tidyllm.cli.filters import where as metadata_filter
 from tidyllm.cli.output import console, err_console
 from tidyllm.errors import KnowledgeError
 from tidyllm.redaction import redact
