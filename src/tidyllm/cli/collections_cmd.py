@@ -176,3 +176,4 @@ def collections_remove(
 
 # Other commands of the group register below (collections report, collections export).
 import tidyllm.cli.export_cmd  # noqa: E402, F401 - registers `collections export`
+from tidyllm.cli import similar_cmd as _similar  # noqa: E402, F401 - collections report, docs similar
