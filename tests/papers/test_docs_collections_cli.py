@@ -73,6 +73,8 @@ def test_docs_and_collections_journey(cli, library) -> None:
     assert f"--cursor {first['next_cursor']}" in text
     assert "no documents match" in ok(cli, "docs", "list", "papers", "--tag", "none")
 
+    bare = ok(cli, "docs", "show", str(c))  # no metadata yet: the indexed title, no layer
+    assert re.search(r"title: doc \d+\n", bare) and "(" not in bare
     shown = ok(cli, "docs", "show", str(b))
     assert re.search(r"title: BERT\s+\(sidecar\)", shown)
     assert "(sidecar)" in shown and "doi: 10.1/bert" in shown

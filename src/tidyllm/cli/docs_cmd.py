@@ -135,7 +135,8 @@ def _print_entry(entry: Any) -> None:
         text = str(value)
         if label == "abstract" and len(text) > 300:
             text = text[:300] + "..."
-        origin = f"  [dim]({m.provenance.get(source, '?')})[/]" if source else ""
+        layer = m.provenance.get(source) if source else None  # None: the indexed title
+        origin = f"  [dim]({layer})[/]" if layer else ""
         console.print(f"{label:>12}: {_out(text)}{origin}")
 
 
