@@ -246,3 +246,31 @@ def test_a_metadata_only_record_is_filled_by_the_paper_not_named(sm) -> None:
     hits = search(sm, "papers", "attention routing paragraph", k=5).hits
     assert hits and {h.document_id for h in hits} == {record}
     assert _names(sm, record)[0] == ("mem://paper.pdf", None)
+
+
+def test_sync_keeps_a_document_while_one_of_its_names_is_there(sm, tmp_path: Path) -> None:
+    from tidyllm.knowledge.ingest import sync_domain
+
+    create_domain(sm, "papers")
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    data = FED_PDF.read_bytes()
+    for name in ("a.pdf", "b.pdf", "c.pdf"):
+        (folder / name).write_bytes(data)
+    ingest(sm, "papers", [str(folder)], track=False)
+    with sm.connection() as conn:
+        (document_id,) = conn.execute("SELECT id FROM documents").fetchone()
+    primary = _names(sm, document_id)[0][0]
+    first = folder / primary.rsplit("/", 1)[-1]
+    first.unlink()  # the primary's file goes; two other names still hold the bytes
+    others = sorted({"a.pdf", "b.pdf", "c.pdf"} - {first.name})
+    (folder / others[1]).unlink()  # and one further name's file goes too
+    report = sync_domain(sm, "papers")
+    assert report.removed == [] and report.kept == 1
+    assert [Path(u).name for u in report.names_removed] == [others[1]]
+    names = _names(sm, document_id)
+    assert len(names) == 1 and names[0][0].endswith(others[0]) and names[0][1] is None
+    hits = search(sm, "papers", "model validation", k=3).hits
+    assert hits and all(h.source_uri == names[0][0] for h in hits)
+    (folder / others[0]).unlink()  # the last name's file goes: the document goes
+    assert sync_domain(sm, "papers", yes=True).removed and _counts(sm) == (0, 0, 0)

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from psycopg.types.json import Jsonb
+
 from tidyllm.access.actor import Actor
 from tidyllm.errors import (
     DropZoneError,
@@ -127,6 +129,8 @@ class SyncReport:
     removed: list[str]
     kept: int
     unchecked: list[str]
+    # issue 13: further names of documents whose file is gone (the documents stay)
+    names_removed: list[str] = field(default_factory=list)
 
 
 def _local_files(root: Path) -> Iterator[SourceFile]:
@@ -535,6 +539,11 @@ def sync_domain(
     cannot be checked is kept and listed in ``unchecked``. ``dry_run`` removes nothing
     and reports what would go.
 
+    A document's further names (the same bytes, DOI or arXiv id under another name; see
+    :mod:`tidyllm.knowledge.dedup`) are judged the same way: a name whose file is gone is
+    dropped (``names_removed``), and a document whose own file is gone but whose bytes are
+    still there under another name keeps that name as its primary one instead of going.
+
     A sync that would remove more than half of the domain's documents needs consent:
     ``yes=True``, or ``confirm(plan)`` returning True (``plan`` is the dry-run report).
     Without either it raises :class:`KnowledgeError` and removes nothing. ``actor``
@@ -548,17 +557,32 @@ def sync_domain(
     kept = 0
     sources = _Sources(sm, domain)
     documents = _documents(sm, domain)
+    names = _further_names(sm, domain)  # issue 13: a document's other names
+    promote: list[tuple[str, tuple]] = []  # (primary uri, the name that takes its place)
+    dropped: list[tuple[str, str]] = []  # (document's primary uri, further name)
+    names_removed: list[str] = []
     for uri, version, metadata in documents:
         shown, exists = sources.check(uri, version, metadata)
+        living = None
+        for name in names.get(uri, []):
+            name_shown, name_exists = sources.check(name[0], name[1], name[2])
+            if name_exists is False:
+                names_removed.append(name_shown)
+                dropped.append((uri, name[0]))
+            elif living is None and name[3]:  # the same bytes: may stand for the document
+                living = name
         if exists is None:
             unchecked.append(shown)
         elif exists:
             kept += 1
+        elif living is not None:  # the file is gone, the same bytes under another name not
+            kept += 1
+            promote.append((uri, living))
         else:
             removed.append(shown)
             doomed.append(uri)
-    report = SyncReport(removed, kept, unchecked)
-    if not doomed or dry_run:
+    report = SyncReport(removed, kept, unchecked, names_removed)
+    if dry_run or not (doomed or promote or dropped):
         return report
     if len(doomed) * 2 > len(documents) and not yes:
         count = f"{len(doomed)} of {len(documents)} documents"
@@ -574,8 +598,55 @@ def sync_domain(
             )
     with sm.connection() as conn:
         dom = get_domain(conn, domain)
+        for uri, name in dropped:
+            conn.execute(
+                "DELETE FROM document_sources WHERE domain_id = %s AND source_uri = %s "
+                "AND document_id = (SELECT id FROM documents WHERE domain_id = %s "
+                "AND source_uri = %s)",
+                (dom.id, name, dom.id, uri),
+            )
+        for uri, name in promote:
+            _promote(conn, dom.id, uri, name)
         conn.execute(
             "DELETE FROM documents WHERE domain_id = %s AND source_uri = ANY(%s)",
             (dom.id, doomed),
         )
     return report
+
+
+def _further_names(sm: Any, domain: str) -> dict[str, list[tuple]]:
+    """Each document's further names (issue 13), by the document's primary source URI:
+    (uri, version, metadata, whether it holds the document's current bytes)."""
+    out: dict[str, list[tuple]] = {}
+    with sm.connection() as conn:
+        rows = conn.execute(
+            "SELECT d.source_uri, s.source_uri, s.version, s.metadata, "
+            "s.reason = 'content' AND s.content_hash = d.content_hash "
+            "FROM document_sources s JOIN documents d ON d.id = s.document_id "
+            "JOIN domains m ON m.id = d.domain_id WHERE m.name = %s ORDER BY s.added_at",
+            (domain,),
+        )
+        for primary, *name in rows:
+            out.setdefault(primary, []).append(tuple(name))
+    return out
+
+
+def _promote(conn: Any, domain_id: int, uri: str, name: tuple) -> None:
+    """The further name ``name`` (same bytes) becomes the primary name of the document at
+    ``uri``, whose own file is gone: citations and originals then point at a file that is
+    there. Under the source lock of the old name, as index_document takes it."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))", (uri, domain_id))
+    conn.execute(
+        "DELETE FROM document_sources WHERE domain_id = %s AND source_uri = %s",
+        (domain_id, name[0]),
+    )
+    conn.execute(
+        "UPDATE documents SET source_uri = %s, version = %s, metadata = %s "
+        "WHERE domain_id = %s AND source_uri = %s",
+        (name[0], name[1], Jsonb(name[2]), domain_id, uri),
+    )
+    conn.execute(
+        "UPDATE chunks SET metadata = %s WHERE document_id = "
+        "(SELECT id FROM documents WHERE domain_id = %s AND source_uri = %s)",
+        (Jsonb(name[2]), domain_id, name[0]),
+    )
