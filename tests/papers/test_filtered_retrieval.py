@@ -175,11 +175,16 @@ def test_combined_filters_match_brute_force(scratch, metas, queries) -> None:
             listed = _list_all(sm, where, window)
             assert len(listed) == len(set(listed)) and set(listed) == expected, (window, f)
             assert listed == sorted(listed, reverse=True)
-        for mode in ("dense", "text"):
-            result = search(
-                sm, "bf", "apple", k=100, mode=mode, query_vector=random_vector(2), where=where
-            )
-            assert {h.document_id for h in result.hits} == expected, (mode, f)
+        for mode, max_ids in (("dense", 1000), ("text", 1000), ("dense", 2), ("text", 2)):
+            # max_ids 2: a filter matching more is checked per candidate chunk (EXISTS)
+            saved, catalog.MAX_ID_LIST = catalog.MAX_ID_LIST, max_ids
+            try:
+                result = search(
+                    sm, "bf", "apple", k=100, mode=mode, query_vector=random_vector(2), where=where
+                )
+            finally:
+                catalog.MAX_ID_LIST = saved
+            assert {h.document_id for h in result.hits} == expected, (mode, max_ids, f)
 
 
 def test_an_empty_filter_is_no_filter() -> None:

@@ -240,6 +240,49 @@ def filter_condition(
     return sql.SQL(" ".join(f"AND {p}" for p in parts)), params
 
 
+#: A filter matching at most this many documents restricts retrieval by their ids;
+#: a broader one is checked per candidate chunk (an array of tens of thousands of ids
+#: costs more to build, send and probe than the check).
+MAX_ID_LIST = 2000
+
+
+@dataclass(frozen=True)
+class ResolvedFilter:
+    """A filter ready for retrieval: the matching ``ids`` (at most :data:`MAX_ID_LIST`),
+    or, for a broader filter, ``ids`` None and the ``condition`` (over ``doc`` and ``m``)
+    with its ``params``."""
+
+    ids: list[int] | None
+    condition: sql.Composable
+    params: dict[str, Any]
+
+
+_MATCHING = (
+    "SELECT doc.id FROM documents doc LEFT JOIN document_metadata m "
+    "ON m.document_id = doc.id WHERE doc.domain_id = %(domain_id)s {condition} "
+)
+
+
+def resolve_filter(
+    conn: Any,
+    dom: Domain,
+    where: DocumentFilter | None,
+    actor: Actor | None = None,
+    *,
+    max_ids: int | None = None,
+) -> ResolvedFilter | None:
+    """``where`` for retrieval in ``dom`` (None: no filter); ``max_ids`` defaults to
+    :data:`MAX_ID_LIST`."""
+    if where is None or where.empty:
+        return None
+    max_ids = MAX_ID_LIST if max_ids is None else max_ids
+    condition, params = filter_condition(conn, dom, where, actor)
+    statement = sql.SQL(_MATCHING + "LIMIT %(max_ids)s").format(condition=condition)
+    found = conn.execute(statement, {"domain_id": dom.id, "max_ids": max_ids + 1, **params})
+    ids = [r[0] for r in found]
+    return ResolvedFilter(ids if len(ids) <= max_ids else None, condition, params)
+
+
 def matching_documents(
     conn: Any, dom: Domain, where: DocumentFilter | None, actor: Actor | None = None
 ) -> list[int] | None:
@@ -247,10 +290,7 @@ def matching_documents(
     if where is None or where.empty:
         return None
     condition, params = filter_condition(conn, dom, where, actor)
-    statement = sql.SQL(
-        "SELECT doc.id FROM documents doc LEFT JOIN document_metadata m "
-        "ON m.document_id = doc.id WHERE doc.domain_id = %(domain_id)s {condition}"
-    ).format(condition=condition)
+    statement = sql.SQL(_MATCHING).format(condition=condition)
     return [r[0] for r in conn.execute(statement, {"domain_id": dom.id, **params})]
 
 
