@@ -274,3 +274,38 @@ def test_sync_keeps_a_document_while_one_of_its_names_is_there(sm, tmp_path: Pat
     assert hits and all(h.source_uri == names[0][0] for h in hits)
     (folder / others[0]).unlink()  # the last name's file goes: the document goes
     assert sync_domain(sm, "papers", yes=True).removed and _counts(sm) == (0, 0, 0)
+
+
+def test_ingest_merges_files_that_print_the_same_arxiv_id(sm, tmp_path: Path) -> None:
+    """Two different files of one paper (v1, then v2 printing its arXiv id on page 1): the
+    ingest's extracted identifiers make them one document, holding v2's text."""
+    from paper_builders import make_pdf
+
+    create_domain(sm, "papers")
+    body = "We study how attention routes tokens between the layers of a transformer model."
+    for version, extra in (("v1", "An early draft."), ("v2", "The revised version.")):
+        folder = tmp_path / version
+        folder.mkdir()
+        make_pdf(
+            folder / f"routing-{version}.pdf",
+            [
+                (18, "Attention Routing"),
+                (8, f"arXiv:2410.11842{version} [cs.CL]"),
+                (10, body),
+                (10, extra),
+            ],
+        )
+        report = ingest(sm, "papers", [str(folder)], track=False)
+        assert [i.state for i in report.items] == ["done"], report.items
+    with sm.connection() as conn:
+        rows = conn.execute("SELECT id, source_uri FROM documents").fetchall()
+        assert len(rows) == 1, rows
+        document_id, uri = rows[0]
+        assert uri.endswith("routing-v2.pdf")
+        assert read_metadata(conn, document_id).arxiv_id == "2410.11842v2"
+        texts = " ".join(r[0] for r in conn.execute("SELECT text FROM chunks"))
+    assert "revised" in texts and "early draft" not in texts
+    assert [u.rsplit("/", 1)[-1] for u, _ in _names(sm, document_id)] == [
+        "routing-v2.pdf",
+        "routing-v1.pdf",
+    ]

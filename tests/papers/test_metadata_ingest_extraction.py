@@ -3,11 +3,8 @@ extraction runner that reads the extra metadata, and the text rules on their own
 
 from __future__ import annotations
 
-import io
-import zlib
-from pathlib import Path
-
 import pytest
+from paper_builders import make_pdf, raw_pdf
 
 from tidyllm.extraction import ExtractedDocument, Page, extract_isolated
 from tidyllm.extraction.metadata import (
@@ -23,55 +20,6 @@ from tidyllm.extraction.metadata import (
 )
 
 RUNNER = "tidyllm.extraction.metadata:extract_with_metadata"
-
-
-def _raw_pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def make_pdf(path: Path, lines: list[tuple[int, str]], info: dict[str, str] | None = None) -> Path:
-    """A one-page PDF drawing each (font size, text) line top-down; ``info`` as its Info dict."""
-    ops, y = [], 760
-    for size, text in lines:
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops.append(f"BT /F1 {size} Tf 40 {y} Td ({escaped}) Tj ET")
-        y -= size + 8
-    content = zlib.compress("\n".join(ops).encode("latin-1"))
-    data = _raw_pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
-            + content
-            + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        ]
-    )
-    if info:
-        import pypdf
-
-        writer = pypdf.PdfWriter(clone_from=pypdf.PdfReader(io.BytesIO(data)))
-        writer.add_metadata({f"/{k}": v for k, v in info.items()})
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        data = buffer.getvalue()
-    path.write_bytes(data)
-    return path
 
 
 BODY = [(10, "We study the validation of stress testing models at large banks."), (10, "x" * 5)]
@@ -243,7 +191,7 @@ def _xmp_pdf(packet: str, *, extra: str = "", hostile: bool = False) -> bytes:
         objects.append(
             b"<< /Type /Metadata /Length %d >>\nstream\n" % len(data) + data + b"\nendstream"
         )
-    return _raw_pdf(objects)
+    return raw_pdf(objects)
 
 
 def test_xmp_gives_title_creators_date_and_doi_when_the_info_dictionary_is_empty(tmp_path):

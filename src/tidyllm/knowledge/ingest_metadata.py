@@ -93,6 +93,7 @@ def record_file_metadata(
         return summary
     if found is not None:
         summary["extracted"] = sorted(found)
+    document_id = _merge_same_paper(sm, document_id, summary, warnings)
     summary["sidecar"] = sorted(sidecar.values)
     if sidecar.sources:
         summary["sidecar_files"] = sidecar.sources
@@ -101,6 +102,25 @@ def record_file_metadata(
     for message in warnings:
         log.info("metadata of document %s: %s", document_id, message)
     return summary
+
+
+def _merge_same_paper(sm: Any, document_id: int, summary: dict, warnings: list[str]) -> int:
+    """The document the file's DOI or arXiv id says it is: an older one of the domain with
+    the same identifier absorbs this one (:func:`tidyllm.knowledge.dedup.merge_identified`;
+    a newer arXiv version brings its content). Returns the surviving document's id."""
+    from tidyllm.knowledge.dedup import merge_identified
+
+    try:
+        merged = merge_identified(sm, document_id)
+    except Exception as exc:
+        log.warning("document %s not checked for its identifiers: %s", document_id, redact(exc))
+        warnings.append(f"identifiers not checked: {exc.__class__.__name__}: {redact(exc)}")
+        return document_id
+    if merged is None:
+        return document_id
+    summary["merged_into"] = merged.kept
+    summary["merged_because"] = merged.reason
+    return merged.kept
 
 
 def _checked(values: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
