@@ -28,3 +28,5 @@ def _find() -> Path:
 CORPUS = _find()
 FED_PDF = CORPUS / "fed-sr-model-validation-stress-testing-2015.pdf"
 PATENT_PDF = CORPUS / _MARKER
+#: The labelled questions on the Fed report (BEIR layout), kept in this repository.
+FED_DATASET = Path(__file__).resolve().parents[1] / "datasets" / "fed-sr-2015"

@@ -11,9 +11,6 @@ import pytest
 
 from corpus_paths import FED_PDF
 
-PATENT_PDF = FED_PDF.with_name("us-patent-12290739.pdf")
-DATASET = Path(__file__).resolve().parents[2] / "datasets" / "fed-sr-2015"
-
 
 @pytest.fixture(scope="module")
 def fed(module_database: str):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATASET
+from corpus_paths import FED_DATASET as DATASET
 from tidyllm.errors import KnowledgeError
 from tidyllm.knowledge.evaluation import METRICS, evaluate, load_beir, mrr, ndcg, recall
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PATENT_PDF
+from corpus_paths import PATENT_PDF
 from tidyllm.dropzones import UnifiedDropZones
 from tidyllm.dropzones.api import ingest_zone_settings
 from tidyllm.errors import DomainNotFound, DropZoneError, KnowledgeError
