@@ -70,6 +70,8 @@ def test_an_edit_survives_a_rewrite_of_the_file_layers(sm, document_id):
         # None in a higher layer clears a wrong lower value
         cleared = write_layer(conn, document_id, "edited", {"title": None}, replace=False)
         assert cleared.title is None and "title" not in cleared.provenance
+        shown = conn.execute("SELECT title FROM documents WHERE id = %s", (document_id,))
+        assert shown.fetchone()[0] is None  # lists show the file's name, not "New"
         assert read_metadata(conn, document_id) == cleared
 
 

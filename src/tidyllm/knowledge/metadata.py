@@ -276,9 +276,11 @@ def _refresh(
     authors_text = "\n".join(merged.get("authors", [])).lower()
     values += [Jsonb(merged["fields"]), Jsonb(provenance), authors_text, document_id]
     conn.execute(_UPSERT_MERGED, values)
-    if merged.get("title"):  # lists, search results and citations show the document's title
+    if any("title" in fields for fields in layers.values()):
+        # lists, search results and citations show the document's title; a title a layer
+        # cleared (None, and no higher layer sets one) is cleared there too: the name shows
         conn.execute(
-            "UPDATE documents SET title = %s WHERE id = %s", (merged["title"], document_id)
+            "UPDATE documents SET title = %s WHERE id = %s", (merged.get("title"), document_id)
         )
     return _metadata(document_id, merged, provenance)
 
