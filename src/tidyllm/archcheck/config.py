@@ -7,6 +7,7 @@ Example::
     baseline = ".tidyllm-baseline.json"
     legacy-names = ["OldBucketHelper"]      # added to the built-in legacy names
     disable = []                            # rule ids switched off entirely
+    builtin-allow = true                    # the legacy official manager module is allowed
 
     [tool.tidyllm.check.allow]
     "*" = ["tidyllm.session"]               # every rule
@@ -16,6 +17,11 @@ A module pattern is an ``fnmatch`` pattern over dotted module names; a plain
 name also covers its sub-modules (``tidyllm.session`` allows
 ``tidyllm.session.s3``). Excludes are ``fnmatch`` patterns over paths relative
 to the directory holding pyproject.toml (``**`` crosses folders).
+
+Built in, unless ``builtin-allow = false``: the legacy official manager module
+(``start_unified_sessions``, in any package) is allowed for every rule. It *is*
+the old manager, so its own clients are not violations, and ``migrate`` must
+not rewrite it; importing the manager from it is TL602 instead.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tidyllm.archcheck.rules import LEGACY_NAMES, RULES
+from tidyllm.archcheck.rules import LEGACY_NAMES, LEGACY_OFFICIAL_MODULES, RULES
 from tidyllm.errors import CheckConfigError
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
@@ -41,7 +47,7 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".mypy_cache",
     ".ruff_cache",
 )
-_KEYS = frozenset({"allow", "exclude", "baseline", "legacy-names", "disable"})
+_KEYS = frozenset({"allow", "exclude", "baseline", "legacy-names", "disable", "builtin-allow"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +60,13 @@ class CheckConfig:
     baseline: Path | None = None
     legacy_names: frozenset[str] = LEGACY_NAMES
     disable: frozenset[str] = frozenset()
+    builtin_allow: tuple[str, ...] = LEGACY_OFFICIAL_MODULES
 
     def is_allowed(self, module: str, rule: str) -> bool:
         """Whether ``module`` may use the APIs behind ``rule``."""
         if rule in ("TL000", "TL001"):
             return False
-        patterns = self.allow.get("*", ()) + self.allow.get(rule, ())
+        patterns = self.allow.get("*", ()) + self.allow.get(rule, ()) + self.builtin_allow
         return any(_module_matches(module, p) for p in patterns)
 
     def is_excluded(self, path: Path) -> bool:
@@ -124,6 +131,9 @@ def load_config(pyproject: Path | None) -> CheckConfig:
     disable = frozenset(_str_list(section.get("disable", []), "disable"))
     if disable - set(RULES):
         raise CheckConfigError(f"disable: unknown rule ids {sorted(disable - set(RULES))}")
+    builtin_allow = section.get("builtin-allow", True)
+    if not isinstance(builtin_allow, bool):
+        raise CheckConfigError("[tool.tidyllm.check] builtin-allow must be true or false")
     baseline = section.get("baseline")
     if baseline is not None and not isinstance(baseline, str):
         raise CheckConfigError("[tool.tidyllm.check] baseline must be a path string")
@@ -134,4 +144,5 @@ def load_config(pyproject: Path | None) -> CheckConfig:
         baseline=root / baseline if baseline else None,
         legacy_names=LEGACY_NAMES | frozenset(_str_list(section.get("legacy-names", []), "x")),
         disable=disable,
+        builtin_allow=LEGACY_OFFICIAL_MODULES if builtin_allow else (),
     )

@@ -16,15 +16,18 @@ from dataclasses import dataclass, field
 from tidyllm.archcheck import rules
 
 # Keyword arguments that carry the "first argument" for our purposes.
-_ARG_KEYWORDS = frozenset({"service_name", "url", "path", "filepath_or_buffer", "source", "where"})
+_ARG_KEYWORDS = frozenset(
+    {"service_name", "url", "base_url", "path", "filepath_or_buffer", "source", "where"}
+)
 _STRING_ENV_NAME = rules.re.compile(r"^[A-Z][A-Z0-9_]*$")
+_STATE_ATTRS = frozenset(q.rpartition(".")[2] for q in rules.MODULE_STATE_RULES)
 
 
 @dataclass(slots=True)
 class Site:
     """A place whose verdict depends on what a chain resolves to."""
 
-    kind: str  # "call" | "subscript" | "import" | "ref"
+    kind: str  # "call" | "subscript" | "import" | "ref" | "store"
     chain: str
     line: int
     col: int
@@ -59,8 +62,8 @@ def _string_value(node: ast.AST) -> str | None:
     return None
 
 
-def _is_placeholder(value: str) -> bool:
-    return bool(rules.PLACEHOLDER_RE.match(value)) or bool(_STRING_ENV_NAME.match(value))
+def _is_placeholder(value: str, name: str | None = None) -> bool:
+    return bool(_STRING_ENV_NAME.match(value)) or rules.is_fake_secret(value, name)
 
 
 class Scanner(ast.NodeVisitor):
@@ -71,6 +74,9 @@ class Scanner(ast.NodeVisitor):
         self._package = module if is_package else module.rpartition(".")[0]
         self._legacy = legacy_names
         self._docstrings: set[int] = set()
+        # Names bound to a string literal (or a loop over literal strings), so
+        # `create_engine(url)` / `requests.post(URL)` / `getenv(name)` see it.
+        self._strings: dict[str, str] = {}
 
     # ----- chains -------------------------------------------------------
     def chain(self, node: ast.AST) -> str | None:
@@ -168,24 +174,102 @@ class Scanner(ast.NodeVisitor):
         for target in node.targets:
             self._bind_alias(target, node.value)
             self._secret_assignment(target, node.value)
+            self._bind_string(target, node.value)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self._bind_alias(node.target, node.value)
             self._secret_assignment(node.target, node.value)
+            self._bind_string(node.target, node.value)
         self.generic_visit(node)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self._bind_alias(node.target, node.value)
         self.generic_visit(node)
 
+    def _bind_string(self, target: ast.AST, value: ast.AST) -> None:
+        if isinstance(target, ast.Attribute) and target.attr in _STATE_ATTRS:
+            chain = self.chain(target)
+            if chain is not None:  # `openai.api_key = ...`
+                self.scan.sites.append(Site("store", chain, target.lineno, target.col_offset))
+        if not isinstance(target, ast.Name):
+            return
+        text = self._text(value)
+        if text is not None:
+            self._strings[target.id] = text
+        elif isinstance(value, ast.List | ast.Tuple | ast.Set):
+            strings = [t for t in map(_string_value, value.elts) if t is not None]
+            if strings and len(strings) == len(value.elts):
+                # a list of names: remember a credential one, for `for n in NAMES`
+                self._strings["*" + target.id] = next(
+                    (t for t in strings if rules.is_credential_env(t)), strings[0]
+                )
+
+    def _text(self, node: ast.AST) -> str | None:
+        """A string literal, an f-string whose holes are bound names, or such a name."""
+        if isinstance(node, ast.Name):
+            return self._strings.get(node.id)
+        if isinstance(node, ast.JoinedStr):
+            parts = []
+            for value in node.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    parts.append(value.value)
+                elif isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name):
+                    parts.append(self._strings.get(value.value.id, "{}"))
+                else:
+                    parts.append("{}")
+            return "".join(parts)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+        ):
+            return _string_value(node.func.value)  # "postgresql://{}:{}@{}".format(...)
+        return _string_value(node)
+
+    def _loop_strings(self, target: ast.AST, iterable: ast.AST) -> None:
+        if not isinstance(target, ast.Name):
+            return
+        if isinstance(iterable, ast.Name):
+            text = self._strings.get("*" + iterable.id)
+        elif isinstance(iterable, ast.List | ast.Tuple | ast.Set):
+            strings = [t for t in map(_string_value, iterable.elts) if t is not None]
+            text = next((t for t in strings if rules.is_credential_env(t)), None)
+        else:
+            text = None
+        if text is not None:
+            self._strings[target.id] = text
+
+    def visit_For(self, node: ast.For) -> None:
+        self._loop_strings(node.target, node.iter)
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_For
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self._loop_strings(node.target, node.iter)
+        self.generic_visit(node)
+
+    def _visit_comprehension_first(self, node: ast.AST) -> None:
+        # `{n: getenv(n) for n in NAMES}`: bind the loop names before the element.
+        for generator in node.generators:  # type: ignore[attr-defined]
+            self.visit(generator)
+        for name in ("key", "value", "elt"):
+            child = getattr(node, name, None)
+            if child is not None:
+                self.visit(child)
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = (
+        _visit_comprehension_first
+    )
+
     # ----- sites --------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
         chain = self.chain(node.func)
         arg0 = None
         if node.args:
-            arg0 = _string_value(node.args[0])
+            arg0 = self._text(node.args[0])
         s3_arg = False
         for arg in node.args:
             text = _string_value(arg)
@@ -197,10 +281,10 @@ class Scanner(ast.NodeVisitor):
             if text is None:
                 continue
             if arg0 is None and kw.arg in _ARG_KEYWORDS:
-                arg0 = text
+                arg0 = self._text(kw.value)
             if rules.S3_URL_RE.match(text):
                 s3_arg = True
-            if kw.arg and rules.SECRET_NAME_RE.search(kw.arg) and not _is_placeholder(text):
+            if kw.arg and rules.SECRET_NAME_RE.search(kw.arg) and not _is_placeholder(text, kw.arg):
                 self._direct(kw.value, "TL502", f"hard-coded secret in argument `{kw.arg}`")
         if chain is not None:
             self.scan.sites.append(
@@ -216,7 +300,7 @@ class Scanner(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         if isinstance(node.ctx, ast.Load):
-            key = _string_value(node.slice)
+            key = self._text(node.slice)
             if key is not None:
                 chain = self.chain(node.value)
                 if chain is not None:
@@ -245,7 +329,7 @@ class Scanner(ast.NodeVisitor):
         if name is None or not rules.SECRET_NAME_RE.search(name):
             return
         text = _string_value(value)
-        if text is not None and not _is_placeholder(text):
+        if text is not None and not _is_placeholder(text, name):
             self._direct(value, "TL502", f"hard-coded secret assigned to `{name}`")
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -255,7 +339,7 @@ class Scanner(ast.NodeVisitor):
             key_text = _string_value(key)
             if key_text and rules.SECRET_NAME_RE.search(key_text):
                 text = _string_value(value)
-                if text is not None and not _is_placeholder(text):
+                if text is not None and not _is_placeholder(text, key_text):
                     self._direct(value, "TL502", f"hard-coded secret under key `{key_text}`")
         self.generic_visit(node)
 
@@ -270,22 +354,20 @@ class Scanner(ast.NodeVisitor):
 
     def visit_JoinedStr(self, node: ast.JoinedStr) -> None:
         template = _string_value(node) or ""
-        match = rules.DSN_PASSWORD_RE.search(template)
-        if match and not _is_placeholder(match.group(1)) and "{}" not in match.group(1):
+        if rules.dsn_has_real_password(template):
             self._direct(node, "TL502", "password embedded in a connection URL")
         for value in node.values:
             if not isinstance(value, ast.Constant):
                 self.visit(value)
-            elif rules.AWS_KEY_ID_RE.search(value.value):
+            elif rules.real_aws_key_ids(value.value):
                 self._direct(node, "TL502", "hard-coded AWS access key id")
 
     def _check_secret_text(self, node: ast.AST, text: str) -> None:
         if len(text) < 8:
             return
-        if rules.AWS_KEY_ID_RE.search(text):
+        if rules.real_aws_key_ids(text):
             self._direct(node, "TL502", "hard-coded AWS access key id")
-        match = rules.DSN_PASSWORD_RE.search(text)
-        if match and not _is_placeholder(match.group(1)):
+        if rules.dsn_has_real_password(text):
             self._direct(node, "TL502", "password embedded in a connection URL")
 
 

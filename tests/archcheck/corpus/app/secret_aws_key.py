@@ -1,4 +1,4 @@
 # ruff: noqa
-"""Hard-coded AWS access key id (AWS's documented example key)."""
+"""Hard-coded AWS access key id (made up; AWS's documented example key is in clean_secret_aws_examples.py)."""
 
-KEY = "AKIAIOSFODNN7EXAMPLE"  # expect: TL502
+KEY = "AKIA4QZ7T2XK6LMB3RWD"  # expect: TL502

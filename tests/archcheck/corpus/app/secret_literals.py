@@ -9,7 +9,7 @@ def connect(**kw):
 
 
 conn = connect(host="db", password="hunter22")  # expect: TL502
-creds = {"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}  # expect: TL502
+creds = {"aws_secret_access_key": "q8Xv3LmN2pR7tY0wZk5HdJ4sB9cF1gA6eU/iOnTx"}  # expect: TL502
 
 
 class Client:
