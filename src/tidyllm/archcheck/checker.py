@@ -80,10 +80,7 @@ def _scan_file(path: str, legacy_names: frozenset[str]) -> _FileResult:
     return result
 
 
-def _is_credential(name: str | None) -> bool:
-    return name is not None and (
-        name in rules.CREDENTIAL_ENV_VARS or bool(rules.CREDENTIAL_ENV_SUFFIX_RE.search(name))
-    )
+_is_credential = rules.is_credential_env
 
 
 def judge_site(
@@ -104,6 +101,8 @@ def judge_site(
                 continue
             if qualname in rules.ENV_READ_FUNCS and _is_credential(site.arg0):
                 return "TL501", f"`{qualname}('{site.arg0}')` reads a credential directly"
+            if qualname in rules.HTTP_CALLS and site.arg0 and rules.LLM_HOST_RE.match(site.arg0):
+                return "TL406", f"`{qualname}()` calls an LLM provider's API directly"
             if site.s3_arg and (
                 qualname.startswith(rules.S3_URL_MODULES) or last in rules.S3_URL_METHODS
             ):
@@ -111,6 +110,11 @@ def judge_site(
         elif site.kind == "subscript":
             if qualname in rules.ENV_MAPPINGS and _is_credential(site.arg0):
                 return "TL501", f"`{qualname}['{site.arg0}']` reads a credential directly"
+        elif site.kind == "store":
+            if qualname in rules.MODULE_STATE_RULES:
+                return rules.MODULE_STATE_RULES[qualname], f"`{qualname} = ...` sets global state"
+        elif site.kind == "import" and rules.is_legacy_official_import(qualname):
+            return "TL602", f"`{qualname}`: import it from tidyllm"
         elif last in legacy_names:
             return "TL601", f"`{qualname}` is a legacy manager"
     if (
