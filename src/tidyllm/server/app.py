@@ -24,6 +24,7 @@ from tidyllm.server.headers import SecurityHeaders
 from tidyllm.server.metrics import HttpMetrics, MetricsMiddleware
 from tidyllm.server.metrics import router as metrics_router
 from tidyllm.server.routes_account import router as account_router
+from tidyllm.server.routes_catalog import router as catalog_router
 from tidyllm.server.routes_chat import router as chat_router
 from tidyllm.server.routes_documents import router as documents_router
 from tidyllm.server.routes_health import router as health_router
@@ -111,6 +112,7 @@ def create_app(sm: Any | None = None, *, worker: bool | None = None) -> FastAPI:
     app.include_router(knowledge_router)
     app.include_router(chat_router)
     app.include_router(documents_router)
+    app.include_router(catalog_router)
     app.include_router(zones_router)
     app.include_router(uploads_router)
     app.include_router(routing_router)

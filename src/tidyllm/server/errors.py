@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from tidyllm import errors
+from tidyllm.knowledge.collections import CollectionExists, CollectionNotFound
 from tidyllm.redaction import redact
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (errors.FileStateConflict, 409),
     (errors.NotReindexable, 409),
     (errors.ObjectNotFound, 404),
+    (CollectionNotFound, 404),
+    (CollectionExists, 409),
     (errors.DomainExists, 409),
     (errors.ObjectExists, 409),
     (errors.DomainEmpty, 409),

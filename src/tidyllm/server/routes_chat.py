@@ -38,7 +38,13 @@ from tidyllm.server.models import (
     ChatTurnRequest,
     CitationOut,
 )
-from tidyllm.server.routes_knowledge import STREAMED, answer_out, emit_answer, streamed
+from tidyllm.server.routes_knowledge import (
+    STREAMED,
+    answer_out,
+    emit_answer,
+    require_collection,
+    streamed,
+)
 from tidyllm.server.sse import Emit, event_stream
 
 ERRORS = error_responses(
@@ -139,7 +145,9 @@ CHAT_STREAM_DOC = (
 
 
 def _turn(sm: Any, chat_id: str, body: ChatTurnRequest, actor: Any, emit: Emit | None = None):
-    return chat_turn(sm, chat_id, body.question, k=body.k, actor=actor, **streamed(emit))
+    return chat_turn(
+        sm, chat_id, body.question, k=body.k, where=body.where(), actor=actor, **streamed(emit)
+    )
 
 
 def _stream_turn(sm: Any, chat_id: str, body: ChatTurnRequest, actor: Any, emit: Emit) -> None:
@@ -163,6 +171,7 @@ async def post_message(
     stream: Annotated[bool, Query(description="Server-sent events instead of JSON")] = False,
 ) -> Response | ChatTurnOut:
     sid = str(chat_id)
+    where = body.where()  # a bad filter is a 400 before any stream
     if not (stream or body.stream):
         answer = await run_in_threadpool(_turn, sm, sid, body, actor)
         return ChatTurnOut(
@@ -172,7 +181,9 @@ async def post_message(
         )
 
     def check() -> None:  # the session (404) and its domain's documents (409), before the stream
-        require_documents(sm, get_chat(sm, sid, actor=actor).domain, actor=actor)
+        domain = get_chat(sm, sid, actor=actor).domain
+        require_documents(sm, domain, actor=actor)
+        require_collection(sm, domain, where, actor)
 
     await run_in_threadpool(check)
     return event_stream(

@@ -18,10 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from tidyllm.access import Actor
 from tidyllm.answering import Answer, Citation, ask
+from tidyllm.knowledge.catalog import DocumentFilter
+from tidyllm.knowledge.collections import collection_id
 from tidyllm.knowledge.domains import (
     DomainStats,
     create_domain,
     delete_domain,
+    get_domain,
     list_domains,
     require_documents,
     show_domain,
@@ -97,9 +100,17 @@ async def remove_domain(name: str, sm: SessionDep, actor: ActorDep) -> Response:
 async def search_domain(
     name: str, body: SearchRequest, sm: SessionDep, actor: ActorDep
 ) -> SearchResponse:
+    where = body.where()
     result = await run_in_threadpool(
         lambda: search(
-            sm, name, body.query, k=body.k, mode=body.mode, filters=body.filters, actor=actor
+            sm,
+            name,
+            body.query,
+            k=body.k,
+            mode=body.mode,
+            filters=body.filters,
+            where=where,
+            actor=actor,
         )
     )
     hits = [
@@ -183,7 +194,22 @@ def emit_answer(emit: Emit, out: AnswerOut, **done: Any) -> None:
     emit("done", {"found": out.found, "provider": out.provider, "model": out.model, **done})
 
 
-def _ask(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit | None = None) -> Answer:
+def require_collection(sm: Any, name: str, where: DocumentFilter | None, actor: Actor) -> None:
+    """The filter's collection exists in domain ``name`` (else its 404), checked before a
+    stream starts so that it is a JSON error and not an ``error`` event."""
+    if where is not None and where.collection is not None:
+        with sm.connection() as conn:
+            collection_id(conn, get_domain(conn, name, actor=actor), where.collection, actor)
+
+
+def _ask(
+    sm: Any,
+    name: str,
+    body: AskRequest,
+    actor: Actor,
+    emit: Emit | None = None,
+    where: DocumentFilter | None = None,
+) -> Answer:
     return ask(
         sm,
         name,
@@ -191,6 +217,7 @@ def _ask(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emit | None =
         k=body.k,
         mode=body.mode,
         filters=body.filters,
+        where=where,
         actor=actor,
         **streamed(emit),
     )
@@ -200,7 +227,7 @@ def _stream_answer(sm: Any, name: str, body: AskRequest, actor: Actor, emit: Emi
     """The events of one streamed answer: the stages, the model's draft as ``delta`` events
     while a remote LLM writes it, then the checked text whole in one ``answer`` event
     (citations are verified on the complete text, so the draft may differ from it)."""
-    emit_answer(emit, answer_out(_ask(sm, name, body, actor, emit)))
+    emit_answer(emit, answer_out(_ask(sm, name, body, actor, emit, body.where())))
 
 
 @router.post(
@@ -217,9 +244,11 @@ async def ask_domain(
     actor: ActorDep,
     stream: Annotated[bool, Query(description="Server-sent events instead of JSON")] = False,
 ) -> Response | AnswerOut:
+    where = body.where()  # a bad filter is a 400 before any stream
     if not (stream or body.stream):
-        return answer_out(await run_in_threadpool(_ask, sm, name, body, actor))
+        return answer_out(await run_in_threadpool(_ask, sm, name, body, actor, None, where))
     await run_in_threadpool(lambda: require_documents(sm, name, actor=actor))
+    await run_in_threadpool(require_collection, sm, name, where, actor)
     return event_stream(
         lambda emit: _stream_answer(sm, name, body, actor, emit), where=f"POST ask {name!r}"
     )
