@@ -14,13 +14,22 @@ statement, and is left as it was):
 * legacy manager imports (``S3SessionManager``, ``DatabaseManager``, ...) ->
   ``UnifiedSessionManager`` (the import is replaced and every use renamed;
   a TODO asks to check the methods called on it).
+* ``from scripts.start_unified_sessions import UnifiedSessionManager`` (the
+  legacy official module, any package path) -> ``from tidyllm import
+  UnifiedSessionManager`` (TL602).
+
+Every other finding ``tidyllm check`` makes in the file (hard-coded secrets,
+``os.environ['X']``, ``getenv(f"{p}_PASSWORD")``, ``openai.api_key = ...``, ...)
+gets a ``# TODO(tidyllm): RULE ...`` on its statement, so nothing the checker
+reports is left without either a rewrite or a TODO.
 
 Arguments of rewritten calls (regions, endpoints, DSNs, credentials) are
 dropped because the session manager takes them from settings; the TODO names
 the dropped keywords (never their values, which may be secrets). The import
 ``from tidyllm import UnifiedSessionManager`` is added once by LibCST's
 ``AddImportsVisitor``, after any docstring, shebang, encoding line and
-``__future__`` imports.
+``__future__`` imports, and never twice. Imports the rewrites left unused are
+removed, in functions too (unless they carry a comment).
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ import libcst as cst
 import libcst.helpers
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
 
 from tidyllm.archcheck import rules
 
@@ -85,12 +94,24 @@ class MigrateCommand(VisitorBasedCodemodCommand):
     """Rewrites one module; collects TODOs per statement and adds the import once."""
 
     DESCRIPTION = "Route service connections through tidyllm's UnifiedSessionManager."
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider, PositionProvider)
 
-    def __init__(self, context: CodemodContext, legacy_names: frozenset[str]) -> None:
+    def __init__(
+        self,
+        context: CodemodContext,
+        legacy_names: frozenset[str],
+        findings: list[tuple[int, str, str]] | None = None,
+    ) -> None:
         super().__init__(context)
         self._legacy = legacy_names
         self._statements: list[list[str]] = []
+        self._handled: list[set[str]] = []  # rule ids a rewrite took care of, per statement
+        # The checker's findings on the original source: (line, rule, message).
+        self._findings: dict[int, list[tuple[str, str]]] = {}
+        for line, rule, message in findings or ():
+            self._findings.setdefault(line, []).append((rule, message))
+        self._usm_at_top = False  # `from tidyllm import UnifiedSessionManager` at module level
+        self._carried: list[str] = []  # notes of a removed statement, for the next one
         self.rewrites = 0
         self.todos = 0
         self._needs_import = False
@@ -101,7 +122,9 @@ class MigrateCommand(VisitorBasedCodemodCommand):
     # --- statement stack for TODO comments -------------------------------
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
-            self._statements.append([])
+            self._statements.append(self._carried)
+            self._carried = []
+            self._handled.append(set())
         return super().on_visit(node)
 
     def on_leave(
@@ -110,6 +133,14 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         result = super().on_leave(original_node, updated_node)
         if isinstance(original_node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             notes = self._statements.pop()
+            handled = self._handled.pop()
+            notes.extend(self._unrewritten(original_node, notes, handled))
+            if notes and (
+                isinstance(result, cst.RemovalSentinel)
+                or (isinstance(result, cst.SimpleStatementLine) and not result.body)
+            ):
+                self._carried = notes  # a duplicate import went: its TODO goes below
+                notes = []
             if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
                 result = self._with_todos(result, notes)
         return result
@@ -130,9 +161,32 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             return stmt
         return stmt.with_changes(leading_lines=[*stmt.leading_lines, *new_lines])
 
+    def _unrewritten(self, stmt: cst.CSTNode, notes: list[str], handled: set[str]) -> list[str]:
+        """TODOs for the checker's findings inside ``stmt`` that no rewrite or note covered.
+
+        Children leave first, so what is left inside a compound statement's range
+        is on its header (``with``, ``if``, decorators).
+        """
+        if not self._findings:
+            return []
+        position = self.get_metadata(PositionProvider, stmt, None)
+        if position is None:
+            return []
+        out = []
+        for line in range(position.start.line, position.end.line + 1):
+            for rule, message in self._findings.pop(line, ()):
+                if rule in handled or any(n.startswith(f"{rule} ") for n in notes + out):
+                    continue
+                out.append(f"{rule} {message}; instead: {rules.RULES[rule].replacement}")
+        return out
+
     def _todo(self, note: str) -> None:
         if self._statements:
             self._statements[-1].append(note)
+
+    def _handle(self, *rule_ids: str) -> None:
+        if self._handled:
+            self._handled[-1].update(rule_ids)
 
     def _qualnames(self, node: cst.CSTNode) -> set[str]:
         return {q.name for q in self.get_metadata(QualifiedNameProvider, node, set())}
@@ -150,12 +204,14 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             method = _SERVICE_METHOD.get(service or "")
             if method is not None and "aioboto3.client" not in names:
                 self._use_usm(names)
+                self._handle("TL101", "TL402")
                 dropped = _dropped(original_node, skip_first=True)
                 if dropped:
                     self._todo(f"arguments dropped ({dropped}); configure them in tidyllm settings")
                 return _usm_call(method)
         if names & _MLFLOW:
             self._use_usm(names)
+            self._handle("TL301")
             dropped = _dropped(original_node, skip_first=False)
             if dropped:
                 self._todo(
@@ -166,6 +222,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             parent = self.get_metadata(ParentNodeProvider, original_node, None)
             if isinstance(parent, cst.WithItem) and parent.item is original_node:
                 self._use_usm(names)
+                self._handle("TL201")
                 if original_node.args:
                     self._todo(
                         "connection arguments dropped; the database URL comes from tidyllm settings"
@@ -212,6 +269,8 @@ class MigrateCommand(VisitorBasedCodemodCommand):
     ) -> cst.ImportFrom | cst.RemovalSentinel:
         if isinstance(original_node.names, cst.ImportStar):
             return updated_node
+        if _is_legacy_official(original_node):
+            return self._official_import(original_node, updated_node)
         keep = [a for a in original_node.names if a.name.value not in self._legacy]
         if len(keep) == len(original_node.names):
             return updated_node
@@ -222,6 +281,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                 if isinstance(local, cst.Name):
                     self._legacy_locals.add(local.value)
         self._use_usm()
+        self._handle("TL601")
         self._todo(
             f"legacy {', '.join(removed)} replaced by UnifiedSessionManager; check the methods "
             "used (get_s3_client, get_postgres_connection, get_mlflow_client, db, llm, ...)"
@@ -229,15 +289,59 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         if keep:
             last = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return updated_node.with_changes(names=[*keep[:-1], last])
-        if self._at_module_scope(original_node):
+        return self._usm_import_in_place(original_node, updated_node, None)
+
+    def _usm_import_in_place(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom, asname: str | None
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        """Turn the statement into ``from tidyllm import UnifiedSessionManager`` -- once."""
+        top_level = self._at_module_scope(original_node)
+        if top_level and asname is None:
+            if self._usm_at_top:
+                return cst.RemoveFromParent()  # never a second copy of the import
+            self._usm_at_top = True
             self._inplace_import = True
-        return updated_node.with_changes(
-            module=cst.Name("tidyllm"),
-            relative=[],
-            names=[cst.ImportAlias(name=cst.Name(USM))],
-            lpar=None,
-            rpar=None,
+        alias = cst.ImportAlias(
+            name=cst.Name(USM),
+            asname=cst.AsName(name=cst.Name(asname)) if asname else None,
         )
+        return updated_node.with_changes(
+            module=cst.Name("tidyllm"), relative=[], names=[alias], lpar=None, rpar=None
+        )
+
+    def _official_import(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.RemovalSentinel:
+        """TL602: the manager imported from the legacy official module's path."""
+        assert not isinstance(original_node.names, cst.ImportStar)
+        names = list(original_node.names)
+        ours = [a for a in names if a.name.value in rules.LEGACY_OFFICIAL_NAMES]
+        legacy = [a for a in names if a.name.value in self._legacy and a not in ours]
+        if not ours and not legacy:
+            return updated_node
+        keep = [a for a in names if a not in ours and a not in legacy]
+        self._use_usm()
+        self._handle("TL602", "TL601")
+        for alias in legacy:
+            local = alias.asname.name if alias.asname else alias.name
+            if isinstance(local, cst.Name):
+                self._legacy_locals.add(local.value)
+        if legacy:
+            self._todo(
+                f"legacy {', '.join(a.name.value for a in legacy)} replaced by "
+                "UnifiedSessionManager; check the methods used"
+            )
+        asname = next((_asname(a) for a in ours if _asname(a)), None)
+        if keep:
+            self._todo(
+                "TL602 the legacy official module is going away; "
+                f"replace the other names ({', '.join(a.name.value for a in keep)})"
+            )
+            if asname is not None:
+                AddImportsVisitor.add_needed_import(self.context, "tidyllm", USM, asname)
+            last = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated_node.with_changes(names=[*keep[:-1], last])
+        return self._usm_import_in_place(original_node, updated_node, asname)
 
     def _at_module_scope(self, node: cst.CSTNode) -> bool:
         """True when ``node`` binds at module level (maybe inside try/if/with, not def/class)."""
@@ -276,6 +380,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             if isinstance(parent, cst.ImportFrom | cst.Import | cst.ImportAlias):
                 return updated_node
             self._use_usm()
+            self._handle("TL601")
             self._todo(
                 f"legacy {original_node.attr.value} replaced by UnifiedSessionManager; "
                 "check the methods used"
@@ -285,6 +390,12 @@ class MigrateCommand(VisitorBasedCodemodCommand):
 
     # --- module -------------------------------------------------------------
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
+        self._usm_at_top = any(
+            isinstance(small, cst.ImportFrom) and _imports_usm_from_tidyllm(small)
+            for stmt in tree.body
+            if isinstance(stmt, cst.SimpleStatementLine)
+            for small in stmt.body
+        )
         result = super().transform_module_impl(tree)
         if self._needs_import and not self._inplace_import:
             AddImportsVisitor.add_needed_import(self.context, "tidyllm", USM)
@@ -293,10 +404,12 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         return result
 
     def _schedule_unused_removals(self, tree: cst.Module) -> None:
-        """Drop top-level imports that only served the rewritten calls (if now unused)."""
+        """Drop imports (module level or in functions) that only served the rewritten calls."""
         roots = {name.split(".")[0] for name in self._rewritten}
-        for stmt in tree.body:
-            if not isinstance(stmt, cst.SimpleStatementLine) or _has_comment(stmt):
+        collector = _ImportStatements()
+        tree.visit(collector)
+        for stmt in collector.statements:
+            if _has_comment(stmt):
                 continue  # removing it would lose a comment: leave it to the linter
             for small in stmt.body:
                 if isinstance(small, cst.Import):
@@ -319,6 +432,33 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                             )
 
 
+class _ImportStatements(cst.CSTVisitor):
+    """Every simple statement line holding an import, at any depth."""
+
+    def __init__(self) -> None:
+        self.statements: list[cst.SimpleStatementLine] = []
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        if any(isinstance(small, cst.Import | cst.ImportFrom) for small in node.body):
+            self.statements.append(node)
+        return False
+
+
+def _is_legacy_official(node: cst.ImportFrom) -> bool:
+    if node.module is None:
+        return False
+    module = cst.helpers.get_full_name_for_node(node.module) or ""
+    return module.rpartition(".")[2] == "start_unified_sessions"
+
+
+def _imports_usm_from_tidyllm(node: cst.ImportFrom) -> bool:
+    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        return False
+    if cst.helpers.get_full_name_for_node(node.module) != "tidyllm":
+        return False
+    return any(a.name.value == USM and a.asname is None for a in node.names)
+
+
 def _has_comment(stmt: cst.SimpleStatementLine) -> bool:
     return (
         any(line.comment is not None for line in stmt.leading_lines)
@@ -332,16 +472,43 @@ def _asname(alias: cst.ImportAlias) -> str | None:
     return None
 
 
-def rewrite_source(
+def source_findings(
     source: bytes, legacy_names: frozenset[str] = rules.LEGACY_NAMES
+) -> list[tuple[int, str, str]]:
+    """``tidyllm check``'s findings in one module on its own: (line, rule, message)."""
+    from tidyllm.archcheck.checker import judge_site
+    from tidyllm.archcheck.resolver import Resolver
+    from tidyllm.archcheck.scanner import scan_source
+
+    try:
+        scan = scan_source(source, "<migrate>", "migrated", False, legacy_names)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    resolver = Resolver({scan.module: scan})
+    out = [(line, rule, message) for line, _col, rule, message in scan.direct]
+    for site in scan.sites:
+        verdict = judge_site(site, resolver.resolve(scan, site.chain), legacy_names)
+        if verdict is not None:
+            out.append((site.line, *verdict))
+    return out
+
+
+def rewrite_source(
+    source: bytes,
+    legacy_names: frozenset[str] = rules.LEGACY_NAMES,
+    findings: list[tuple[int, str, str]] | None = None,
 ) -> tuple[bytes, int, int]:
     """Rewrite one module's bytes; returns (new bytes, rewrites, todos added).
 
-    Raises ``libcst.ParserSyntaxError`` for input that does not parse.
+    ``findings`` are the checker's (line, rule, message) for this source, each
+    of which gets a rewrite or a TODO; computed here when not given. Raises
+    ``libcst.ParserSyntaxError`` for input that does not parse.
     """
     module = cst.parse_module(source)
+    if findings is None:
+        findings = source_findings(source, legacy_names)
     context = CodemodContext()
-    command = MigrateCommand(context, legacy_names)
+    command = MigrateCommand(context, legacy_names, findings)
     new_module = command.transform_module(module)
     if new_module.code == module.code:
         return source, 0, 0
