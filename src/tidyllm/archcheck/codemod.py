@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import libcst as cst
 import libcst.helpers
+import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
@@ -206,6 +207,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                 self._use_usm(names)
                 self._handle("TL101", "TL402")
                 dropped = _dropped(original_node, skip_first=True)
+                self._forget_arguments(original_node, skip_first=True)
                 if dropped:
                     self._todo(f"arguments dropped ({dropped}); configure them in tidyllm settings")
                 return _usm_call(method)
@@ -213,6 +215,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             self._use_usm(names)
             self._handle("TL301")
             dropped = _dropped(original_node, skip_first=False)
+            self._forget_arguments(original_node, skip_first=False)
             if dropped:
                 self._todo(
                     f"arguments dropped ({dropped}); set the tracking URI in tidyllm settings"
@@ -223,6 +226,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             if isinstance(parent, cst.WithItem) and parent.item is original_node:
                 self._use_usm(names)
                 self._handle("TL201")
+                self._forget_arguments(original_node, skip_first=False)
                 if original_node.args:
                     self._todo(
                         "connection arguments dropped; the database URL comes from tidyllm settings"
@@ -233,8 +237,32 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                 "(a pooled connection is a context manager; not rewritten automatically)"
             )
             return updated_node
+        func = original_node.func
+        if (
+            isinstance(func, cst.Name)
+            and func.value.startswith("get_")
+            and original_node.args
+            and (func.value in self._legacy_locals or func.value in self._legacy)
+            and isinstance(updated_node.func, cst.Name)
+            and updated_node.func.value == USM
+        ):
+            # a legacy accessor (`get_s3_manager(config)`) became the manager
+            self._forget_arguments(original_node, skip_first=False)
+            self._todo(
+                f"arguments dropped ({_dropped(original_node, skip_first=False)}); "
+                "configure them in tidyllm settings"
+            )
+            return updated_node.with_changes(args=[])
         self._todo_for_rule(names, original_node)
         return updated_node
+
+    def _forget_arguments(self, call: cst.Call, skip_first: bool) -> None:
+        """Names used only in dropped arguments (``Config(...)``) may leave an unused import."""
+        for i, arg in enumerate(call.args):
+            if skip_first and i == 0 and arg.keyword is None:
+                continue
+            for name in m.findall(arg.value, m.Name()):
+                self._rewritten |= self._qualnames(name)
 
     def _todo_for_rule(self, names: set[str], call: cst.Call) -> None:
         for name in sorted(names):
