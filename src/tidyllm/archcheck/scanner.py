@@ -226,6 +226,11 @@ class Scanner(ast.NodeVisitor):
             and node.func.attr == "format"
         ):
             return _string_value(node.func.value)  # "postgresql://{}:{}@{}".format(...)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._text(node.left), self._text(node.right)
+            if left is not None or right is not None:  # BASE + "/chat/completions"
+                return (left or "{}") + (right or "{}")
+            return None
         return _string_value(node)
 
     def _loop_strings(self, target: ast.AST, iterable: ast.AST) -> None:
@@ -270,6 +275,8 @@ class Scanner(ast.NodeVisitor):
         arg0 = None
         if node.args:
             arg0 = self._text(node.args[0])
+            if len(node.args) > 1 and chain is not None and chain.rpartition(".")[2] == "request":
+                arg0 = self._text(node.args[1])  # requests.request("POST", url)
         s3_arg = False
         for arg in node.args:
             text = _string_value(arg)

@@ -20,3 +20,10 @@ def call(model, payload, region):
     client = httpx.Client(base_url="https://api.anthropic.com")  # expect: TL406
     e = httpx.post(f"https://bedrock-runtime.{region}.amazonaws.com/model/x/invoke")  # expect: TL406
     return a, b, c, d, e, client
+
+
+def generic(payload, key):
+    base = "https://api.openai.com/v1"
+    f = requests.request("POST", base + "/chat/completions", json=payload)  # expect: TL406
+    g = requests.request("GET", "https://example.com/v1/models")
+    return f, g
