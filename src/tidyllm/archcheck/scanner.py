@@ -234,6 +234,8 @@ class Scanner(ast.NodeVisitor):
         return _string_value(node)
 
     def _loop_strings(self, target: ast.AST, iterable: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            self._strings.pop(target.id, None)  # rebound by the loop, whatever it held
         if not isinstance(target, ast.Name):
             return
         if isinstance(iterable, ast.Name):
@@ -251,6 +253,19 @@ class Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     visit_AsyncFor = visit_For
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        # A parameter shadows a module-level string of the same name while in the body.
+        args = node.args
+        params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+        params += [a.arg for a in (args.vararg, args.kwarg) if a is not None]
+        saved = {p: self._strings.pop(p) for p in params if p in self._strings}
+        self.generic_visit(node)
+        for p in params:
+            self._strings.pop(p, None)
+        self._strings.update(saved)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_comprehension(self, node: ast.comprehension) -> None:
         self._loop_strings(node.target, node.iter)
