@@ -309,3 +309,49 @@ def test_ingest_merges_files_that_print_the_same_arxiv_id(sm, tmp_path: Path) ->
         "routing-v2.pdf",
         "routing-v1.pdf",
     ]
+
+
+def test_a_file_absorbs_every_metadata_only_record_of_its_paper(sm) -> None:
+    """Records (no text) of one paper, older than its file: the file's document survives
+    (search hits already name it), takes their collections and values, free fields united,
+    the file's own values on top; a record's URI (doi:..., arxiv:...) is not kept as a name."""
+    from tidyllm.knowledge.papers import metadata_only_document
+
+    create_domain(sm, "papers")
+    with sm.connection() as conn, conn.transaction():
+        from tidyllm.knowledge.domains import get_domain
+
+        dom = get_domain(conn, "papers")
+        by_doi, _ = metadata_only_document(conn, dom, "doi:10.1/abc", "doi")
+        by_arxiv, _ = metadata_only_document(conn, dom, "arxiv:2410.11842", "arxiv")
+        write_layer(
+            conn,
+            by_doi,
+            "fetched",
+            {"doi": "10.1/abc", "title": "Record", "fields": {"journal": "J", "pages": "1"}},
+            replace=True,
+        )
+        write_layer(conn, by_arxiv, "fetched", {"arxiv_id": "2410.11842"}, replace=True)
+        write_layer(conn, by_arxiv, "edited", {"notes": "from the record"}, replace=True)
+        conn.execute("INSERT INTO collections (domain_id, name) VALUES (%s, 'reading')", (dom.id,))
+        conn.execute("INSERT INTO collection_documents SELECT id, %s FROM collections", (by_arxiv,))
+    paper = _index(sm, "mem://paper.pdf", V1, "h1")
+    with sm.connection() as conn:
+        write_layer(
+            conn,
+            paper.document_id,
+            "fetched",
+            {"doi": "10.1/ABC", "arxiv_id": "2410.11842v1", "fields": {"pages": "1--9"}},
+            replace=True,
+        )
+    merged = merge_identified(sm, paper.document_id)
+    assert merged is not None and merged.kept == paper.document_id
+    assert {merged.removed, *merged.also_removed} == {by_doi, by_arxiv}
+    assert _counts(sm)[0] == 1
+    assert _names(sm, paper.document_id) == [("mem://paper.pdf", None)]
+    with sm.connection() as conn:
+        meta = read_metadata(conn, paper.document_id)
+        member = conn.execute("SELECT document_id FROM collection_documents").fetchall()
+    assert (meta.title, meta.notes, meta.arxiv_id) == ("Record", "from the record", "2410.11842v1")
+    assert meta.fields == {"journal": "J", "pages": "1--9"}  # united, the file's on top
+    assert member == [(paper.document_id,)]

@@ -263,3 +263,27 @@ def test_ask_and_chat_answer_only_from_the_filtered_documents(cli, cli_env, sm) 
     result = cli("chat", "qa", "--tag", "current", input=question + "\n\n")
     assert result.exit_code == 0 and "new-report" in result.stdout
     assert "old-report" not in result.stdout
+
+
+def test_docs_show_lists_the_names_and_why_each_is_the_document(cli, library, sm) -> None:
+    from tidyllm.knowledge.dedup import add_name
+
+    doc = library[1]
+    with sm.connection() as conn:
+        domain, chash = conn.execute(
+            "SELECT domain_id, content_hash FROM documents WHERE id = %s", (doc,)
+        ).fetchone()
+        for uri, reason in (("mem://copy/bert.pdf", "content"), ("mem://2/bert.pdf", "doi")):
+            add_name(conn, domain, doc, uri, reason=reason, content_hash=chash, version="1")
+    shown = ok(cli, "docs", "show", str(doc))
+    assert re.search(r"^ +names: mem://papers/\S+  \(primary: the content", shown, re.M), shown
+    assert "mem://copy/bert.pdf  (the same bytes (content hash))" in shown
+    assert "mem://2/bert.pdf  (the same DOI)" in shown
+    data = json.loads(ok(cli, "docs", "show", str(doc), "--json"))
+    assert sorted((n["reason"], n["why"]) for n in data["names"][1:]) == [
+        ("content", "the same bytes (content hash)"),
+        ("doi", "the same DOI"),
+    ]
+    assert data["names"][0]["source_uri"] == data["source_uri"]
+    single = ok(cli, "docs", "show", str(library[0]))  # one name: the source line says it
+    assert "names:" not in single

@@ -208,3 +208,28 @@ def test_a_new_arxiv_version_replaces_the_old_one(psm, double):
     assert meta.arxiv_id == "2410.11842v2"
     hits = search(psm, "papers", "sparse gating heads").hits
     assert hits and all("routes tokens" not in h.text for h in hits)
+
+
+def test_papers_add_merges_a_file_the_domain_already_knows_as_that_paper(psm, tmp_path):
+    """A file ingested earlier and edited to name the paper (arXiv id, no version): the
+    fetched paper (v1, newer) is one document with it, its id and edits, v1's text."""
+    from tidyllm.knowledge.ingest import ingest
+    from tidyllm.knowledge.metadata import write_layer
+    from tidyllm.knowledge.search import search
+
+    (tmp_path / "moh-draft.pdf").write_bytes(text_pdf(b"A draft about routing with heads."))
+    ingest(psm, "papers", [str(tmp_path / "moh-draft.pdf")], track=False)
+    with psm.connection() as conn:
+        (draft,) = conn.execute("SELECT id FROM documents").fetchone()
+        write_layer(
+            conn, draft, "edited", {"arxiv_id": "2410.11842", "notes": "mine"}, replace=True
+        )
+    added = add_paper(psm, "papers", "arxiv:2410.11842")
+    assert (added.document_id, added.status, added.has_file) == (draft, "added", True)
+    with psm.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+        meta = read_metadata(conn, draft)
+    assert (meta.notes, meta.title) == ("mine", PAPER["title"].replace("\n  ", " "))
+    hits = search(psm, "papers", "mixture of head attention routes tokens").hits
+    assert hits and {h.document_id for h in hits} == {draft}
+    assert all("draft" not in h.text for h in hits)

@@ -137,18 +137,7 @@ def collections_add(
     as_json: JsonOption = False,
 ) -> None:
     """Add documents of the collection's domain to it (all or none)."""
-    from tidyllm.knowledge.collections import add_to_collection
-
-    with UnifiedSessionManager() as sm:
-        done = add_to_collection(sm, name, documents, domain=domain)
-    if as_json:
-        _json(_as_json(done.collection) | {"added": done.changed, "already": done.unchanged})
-        return
-    c = done.collection
-    already = f", {len(done.unchanged)} already in it" if done.unchanged else ""
-    console.print(
-        f"added {len(done.changed)} document(s) to {_out(c.name)}{already}; it holds {c.documents}"
-    )
+    _change(name, documents, domain, as_json, add=True)
 
 
 @app.command("remove")
@@ -159,19 +148,30 @@ def collections_remove(
     as_json: JsonOption = False,
 ) -> None:
     """Take documents out of a collection (they stay in the domain)."""
-    from tidyllm.knowledge.collections import remove_from_collection
+    _change(name, documents, domain, as_json, add=False)
+
+
+def _change(
+    name: str, documents: list[int], domain: str | None, as_json: bool, *, add: bool
+) -> None:
+    from tidyllm.knowledge.collections import add_to_collection, remove_from_collection
 
     with UnifiedSessionManager() as sm:
-        done = remove_from_collection(sm, name, documents, domain=domain)
+        change = add_to_collection if add else remove_from_collection
+        done = change(sm, name, documents, domain=domain)
+    # (verb, JSON key of the unchanged ids, preposition, what the unchanged ones were)
+    verb, key, to, rest = (
+        ("added", "already", "to", "already in it")
+        if add
+        else ("removed", "not_in", "from", "were not in it")
+    )
     if as_json:
-        _json(_as_json(done.collection) | {"removed": done.changed, "not_in": done.unchanged})
+        _json(_as_json(done.collection) | {verb: done.changed, key: done.unchanged})
         return
     c = done.collection
-    absent = f", {len(done.unchanged)} were not in it" if done.unchanged else ""
-    console.print(
-        f"removed {len(done.changed)} document(s) from {_out(c.name)}{absent}; "
-        f"it holds {c.documents}"
-    )
+    others = f", {len(done.unchanged)} {rest}" if done.unchanged else ""
+    count = f"{len(done.changed)} document(s)"
+    console.print(f"{verb} {count} {to} {_out(c.name)}{others}; it holds {c.documents}")
 
 
 # Other commands of the group register below (collections report, collections export).

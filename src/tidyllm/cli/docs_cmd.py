@@ -98,7 +98,7 @@ def docs_list(
 
 @app.command("show")
 def docs_show(document: DocArgument, as_json: JsonOption = False) -> None:
-    """Show a document's metadata and where each field came from."""
+    """Show a document's metadata, where each field came from, and its names."""
     from tidyllm.knowledge.catalog import show_entry
 
     with UnifiedSessionManager() as sm:
@@ -138,6 +138,13 @@ def _print_entry(entry: Any) -> None:
         layer = m.provenance.get(source) if source else None  # None: the indexed title
         origin = f"  [dim]({layer})[/]" if layer else ""
         console.print(f"{label:>12}: {_out(text)}{origin}")
+    if len(entry.names) > 1:  # the names it arrived under, and why each is this document
+        from tidyllm.knowledge.dedup import same_because
+
+        for i, name in enumerate(entry.names):
+            label = "names" if i == 0 else ""
+            why = same_because(name.reason)
+            console.print(f"{label:>12}: {_out(name.source_uri)}  [dim]({_out(why)})[/]")
 
 
 @app.command("set")

@@ -28,20 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from tidyllm.access.actor import Actor
+from tidyllm.knowledge import dedup
 from tidyllm.knowledge.domains import get_domain
 from tidyllm.knowledge.metadata import MAX_AUTHORS, MetadataError, read_metadata
 from tidyllm.knowledge.papers import (
     FileOutcome,
     PaperImportError,
-    absorb_placeholders,
     add_member,
     collection_name,
     ensure_collection,
-    find_by_identity,
+    identity_uris,
     ingest_files,
-    is_metadata_only,
-    metadata_only_document,
-    placeholder_uri,
+    merge_written,
+    paper_document,
+    title_and_text,
     write_fetched,
 )
 
@@ -516,36 +516,30 @@ def _store_entry(
     try:
         with sm.connection() as conn, conn.transaction():
             dom = get_domain(conn, domain)
+            dedup.lock_domain(conn, dom.id)  # before any document row (dedup's lock order)
             created = False
             targets = list(dict.fromkeys(docs))
-            uris = [placeholder_uri(values, f"bibtex:{entry.key}"), f"bibtex:{entry.key}"]
+            uris = [*identity_uris(values), f"bibtex:{entry.key}"]
             for doc in targets:
-                absorb_placeholders(conn, dom, doc, uris, values)
+                dedup.absorb_records(conn, dom.id, doc, values, uris)
             if not targets:
-                found = find_by_identity(
-                    conn, dom.id, doi=values.get("doi"), arxiv_id=values.get("arxiv_id")
-                )
-                if found is None:
-                    before = conn.execute(
-                        "SELECT 1 FROM documents WHERE domain_id = %s AND source_uri = %s",
-                        (dom.id, uris[0]),
-                    ).fetchone()
-                    found = metadata_only_document(conn, dom, uris[0], "bibtex")
-                    created = before is None
+                found, created = paper_document(conn, dom, values, uris[0], "bibtex")
                 targets = [found]
             changed = False
             for doc in targets:
                 changed = write_fetched(conn, doc, values) or changed
+            if len(targets) == 1:  # several files of one entry stay several documents
+                merged, changed = merge_written(conn, targets[0], changed)
+                targets = [merged]
+            for doc in targets:
                 if collection:
                     cid, _ = ensure_collection(conn, dom, collection)
                     changed = add_member(conn, cid, doc) or changed
             if any(o.state == "done" for o in outcomes.values() if o.document_id in targets):
                 created = True
-            title = conn.execute("SELECT title FROM documents WHERE id = %s", (targets[0],))
-            title = title.fetchone()[0]
-            metadata_only = is_metadata_only(conn, targets[0])
+            title, has_file = title_and_text(conn, targets[0])
     except MetadataError as exc:
         return BibEntry(entry.key, None, "failed", problem=str(exc))
     status = "added" if created else ("updated" if changed else "unchanged")
-    shown = () if metadata_only else tuple(str(p) for p in files)
+    shown = tuple(str(p) for p in files) if has_file else ()
     return BibEntry(entry.key, targets[0], status, title, shown, problem)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from tidyllm.access.roles import Role
 from tidyllm.errors import DocumentNotFound
 from tidyllm.ids import MAX_ID
 from tidyllm.knowledge.collections import CatalogError, collection_id
+from tidyllm.knowledge.dedup import SourceName, document_names, same_because
 from tidyllm.knowledge.documents import MAX_PAGE, decode_cursor, encode_cursor
 from tidyllm.knowledge.domains import Domain, get_domain
 from tidyllm.knowledge.metadata import (
@@ -310,6 +311,7 @@ class CatalogEntry:
     metadata: DocumentMetadata
     collections: tuple[str, ...] = ()
     layers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    names: tuple[SourceName, ...] = ()  # one document's reads: every name, primary first
 
     @property
     def title(self) -> str | None:
@@ -341,6 +343,11 @@ class CatalogEntry:
         }
         if self.layers:
             out["layers"] = {k: dict(v) for k, v in self.layers.items()}
+        if self.names:
+            out["names"] = [
+                {"source_uri": n.source_uri, "reason": n.reason, "why": same_because(n.reason)}
+                for n in self.names
+            ]
         return out
 
 
@@ -521,11 +528,13 @@ def _read_entry(conn: Any, dom: Domain, document_id: int) -> CatalogEntry:
     if row is None:  # deleted meanwhile
         raise DocumentNotFound(f"no document {document_id}")
     layers = read_layers(conn, [document_id]).get(document_id, {})
-    return _entry(dom.name, row, layers)
+    names = tuple(document_names(conn, document_id))
+    return replace(_entry(dom.name, row, layers), names=names)
 
 
 def show_entry(sm: Any, document_id: int, *, actor: Actor | None = None) -> CatalogEntry:
-    """One document's metadata, the layer each field came from, and every layer."""
+    """One document's metadata, the layer each field came from, every layer, and every
+    name it arrived under with why it is the same document (``names``)."""
     with sm.connection() as conn:
         dom = document_domain(conn, document_id, actor=actor)
         return _read_entry(conn, dom, document_id)

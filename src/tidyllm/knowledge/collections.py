@@ -301,21 +301,7 @@ def add_to_collection(
     actor: Actor | None = None,
 ) -> Membership:
     """Put documents of the collection's domain into it (editor); all or nothing."""
-    ids = check_document_ids(document_ids)
-    with sm.connection() as conn, conn.transaction():
-        found, dom = find_collection(conn, name, domain=domain, actor=actor, need="editor")
-        already = _members(conn, found, dom, ids)
-        new = [i for i in ids if i not in already]
-        conn.execute(
-            "INSERT INTO collection_documents (collection_id, document_id) "
-            "SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
-            (found.id, new),
-        )
-        if actor is not None and new:
-            target = f"collection:{dom.name}/{name}"
-            record(conn, actor, "collection.add", target, {"documents": new[:1000]})
-    updated = replace(found, documents=found.documents + len(new))
-    return Membership(updated, new, [i for i in ids if i in already])
+    return _change_members(sm, name, document_ids, domain, actor, add=True)
 
 
 def remove_from_collection(
@@ -327,20 +313,46 @@ def remove_from_collection(
     actor: Actor | None = None,
 ) -> Membership:
     """Take documents out of a collection (editor); the documents stay in the domain."""
+    return _change_members(sm, name, document_ids, domain, actor, add=False)
+
+
+def _change_members(
+    sm: Any,
+    name: str,
+    document_ids: Iterable[int],
+    domain: str | None,
+    actor: Actor | None,
+    *,
+    add: bool,
+) -> Membership:
+    """Add (every id must be a document of the domain) or remove documents, audited;
+    ``changed`` in the order given, ``unchanged`` the ones already in (or not in) it."""
     ids = check_document_ids(document_ids)
     with sm.connection() as conn, conn.transaction():
         found, dom = find_collection(conn, name, domain=domain, actor=actor, need="editor")
-        removed = [
-            r[0]
-            for r in conn.execute(
-                "DELETE FROM collection_documents WHERE collection_id = %s "
-                "AND document_id = ANY(%s) RETURNING document_id",
-                (found.id, ids),
+        if add:
+            already = _members(conn, found, dom, ids)
+            changed = [i for i in ids if i not in already]
+            conn.execute(
+                "INSERT INTO collection_documents (collection_id, document_id) "
+                "SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                (found.id, changed),
             )
-        ]
-        if actor is not None and removed:
-            target = f"collection:{dom.name}/{name}"
-            record(conn, actor, "collection.remove", target, {"documents": removed[:1000]})
-    gone = set(removed)
-    updated = replace(found, documents=found.documents - len(gone))
-    return Membership(updated, [i for i in ids if i in gone], [i for i in ids if i not in gone])
+        else:
+            gone = {
+                r[0]
+                for r in conn.execute(
+                    "DELETE FROM collection_documents WHERE collection_id = %s "
+                    "AND document_id = ANY(%s) RETURNING document_id",
+                    (found.id, ids),
+                )
+            }
+            changed = [i for i in ids if i in gone]
+        if actor is not None and changed:
+            action = "collection.add" if add else "collection.remove"
+            record(
+                conn, actor, action, f"collection:{dom.name}/{name}", {"documents": changed[:1000]}
+            )
+    count = found.documents + (len(changed) if add else -len(changed))
+    done = set(changed)
+    return Membership(replace(found, documents=count), changed, [i for i in ids if i not in done])

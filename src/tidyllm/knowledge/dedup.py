@@ -11,7 +11,15 @@ Two ways to be the same document of a domain (issue 13 item 5):
   extracted or fetched layer is written, through :func:`merge_identified`.
 
 A document keeps its row (its id, collections, edits); its primary ``source_uri`` is the
-name of the content it holds, every other name is a ``document_sources`` row. A newer
+name of the content it holds, every other name is a ``document_sources`` row.
+
+Every "same paper" goes through this module: the lookup (:func:`find_same`,
+:func:`identified`: documents with text before metadata-only records) and the merge
+(:func:`merge_documents`: a document with text survives over a metadata-only record, else
+the older one), whether the identifiers become known at indexing, after it
+(:func:`merge_identified`) or from an import (:func:`absorb_records`, used by
+:mod:`tidyllm.knowledge.papers` and :mod:`tidyllm.knowledge.bibtex`). A metadata-only
+record's URI (``doi:...``, ``legacy:...``) names no content and never becomes a name. A newer
 arXiv version (``v2`` after ``v1``) replaces the content through the versioning that
 re-indexing uses: the old chunks are deleted and the new ones take their place in one
 transaction, so a concurrent search sees the old version or the new one, never both or
@@ -26,8 +34,8 @@ document rows (``FOR UPDATE``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
@@ -72,6 +80,7 @@ class Same:
     source_uri: str
     reason: Reason
     action: Literal["name", "replace"]
+    has_text: bool = True  # False: a metadata-only record (no chunks)
 
 
 def lock_content(conn: Any, domain_id: int, content_hash: str) -> None:
@@ -103,7 +112,7 @@ def find_same(
     exclude: int | None = None,
 ) -> Same | None:
     """The document of the domain that a new name with this content / identifiers is
-    (``content_hash`` None: by identifiers only)."""
+    (``content_hash`` None: by identifiers only; see :func:`identified`)."""
     row = None
     if content_hash is not None:
         row = conn.execute(
@@ -113,7 +122,22 @@ def find_same(
         ).fetchone()
     if row is not None:
         return Same(int(row[0]), row[1], "content", "name")
+    return next(iter(identified(conn, domain_id, identifiers, exclude=exclude)), None)
+
+
+def identified(
+    conn: Any,
+    domain_id: int,
+    identifiers: Mapping[str, str | None] | None,
+    *,
+    exclude: int | None = None,
+) -> list[Same]:
+    """Every document of the domain with this DOI or arXiv id (any version), the one to
+    join first: documents with text before metadata-only records, an arXiv match before a
+    DOI one, then the oldest. ``action`` is ``replace`` for a record (the paper fills it)
+    and for an older arXiv version than ``identifiers`` names."""
     ids = identifiers or {}
+    found: dict[int, tuple[tuple[bool, int, int], Same]] = {}
     new_arxiv = arxiv_key(ids.get("arxiv_id"))
     if new_arxiv is not None:
         # arXiv ids are stored as given (with or without vN): match on the base id
@@ -121,27 +145,30 @@ def find_same(
             "SELECT m.document_id, d.source_uri, m.arxiv_id, d.chunk_count "
             "FROM document_metadata m JOIN documents d ON d.id = m.document_id "
             "WHERE m.domain_id = %s AND lower(m.arxiv_id) LIKE %s "
-            "AND m.document_id IS DISTINCT FROM %s ORDER BY m.document_id",
+            "AND m.document_id IS DISTINCT FROM %s",
             (domain_id, _like_prefix(new_arxiv[0]), exclude),
         ).fetchall()
         for document_id, uri, arxiv_id, chunks in rows:
             old = arxiv_key(arxiv_id)
             if old is not None and old[0] == new_arxiv[0]:
-                newer = new_arxiv[1] > old[1] or chunks == 0  # a metadata-only record: fill it
-                action = "replace" if newer else "name"
-                return Same(int(document_id), uri, "arxiv", action)
+                action = "replace" if new_arxiv[1] > old[1] or chunks == 0 else "name"
+                same = Same(int(document_id), uri, "arxiv", action, chunks > 0)
+                found[same.document_id] = ((chunks == 0, 0, same.document_id), same)
     doi = _doi(ids.get("doi"))
     if doi is not None:
-        row = conn.execute(
+        rows = conn.execute(
             "SELECT m.document_id, d.source_uri, d.chunk_count FROM document_metadata m "
             "JOIN documents d ON d.id = m.document_id "
             "WHERE m.domain_id = %s AND lower(m.doi) = %s "
-            "AND m.document_id IS DISTINCT FROM %s ORDER BY m.document_id LIMIT 1",
+            "AND m.document_id IS DISTINCT FROM %s",
             (domain_id, doi, exclude),
-        ).fetchone()
-        if row is not None:
-            return Same(int(row[0]), row[1], "doi", "replace" if row[2] == 0 else "name")
-    return None
+        ).fetchall()
+        for document_id, uri, chunks in rows:
+            same = Same(
+                int(document_id), uri, "doi", "replace" if chunks == 0 else "name", chunks > 0
+            )
+            found.setdefault(same.document_id, ((chunks == 0, 1, same.document_id), same))
+    return [same for _, same in sorted(found.values())]
 
 
 def _like_prefix(base: str) -> str:
@@ -186,16 +213,17 @@ def take_over(conn: Any, domain_id: int, same: Same, source_uri: str) -> tuple[A
         (domain_id, source_uri),
     )
     conn.execute("UPDATE documents SET source_uri = %s WHERE id = %s", (source_uri, row[0]))
-    add_name(
-        conn,
-        domain_id,
-        row[0],
-        row[5],
-        reason=same.reason,
-        content_hash=row[1],
-        version=row[2],
-        metadata=row[6],
-    )
+    if row[3] > 0:  # a metadata-only record's URI (doi:..., legacy:...) names no content
+        add_name(
+            conn,
+            domain_id,
+            row[0],
+            row[5],
+            reason=same.reason,
+            content_hash=row[1],
+            version=row[2],
+            metadata=row[6],
+        )
     return tuple(row[:5])
 
 
@@ -218,6 +246,19 @@ class SourceName:
     content_hash: str
 
 
+_BECAUSE: dict[str | None, str] = {
+    None: "primary: the content the document holds",
+    "content": "the same bytes (content hash)",
+    "doi": "the same DOI",
+    "arxiv": "the same arXiv id (this or another version)",
+}
+
+
+def same_because(reason: str | None) -> str:
+    """Why a name of a document is that document, in words (``reason`` None: primary)."""
+    return _BECAUSE.get(reason, str(reason))
+
+
 def document_names(conn: Any, document_id: int) -> list[SourceName]:
     """Every name of a document, the primary one first (the caller checks the grant)."""
     rows = conn.execute(
@@ -231,127 +272,193 @@ def document_names(conn: Any, document_id: int) -> list[SourceName]:
 
 @dataclass(frozen=True)
 class Merged:
-    """What :func:`merge_identified` did: ``kept`` is the surviving document's id."""
+    """What :func:`merge_identified` did: ``kept`` is the surviving document's id,
+    ``removed`` the first document merged into it (``also_removed``: any further ones)."""
 
     kept: int
     removed: int
-    reason: Reason
+    reason: Reason | None  # None: a record merged by its URI only (absorb_records)
     replaced_content: bool
+    also_removed: tuple[int, ...] = ()
 
 
 def merge_identified(sm: Any, document_id: int) -> Merged | None:
-    """Merge ``document_id`` into an older document of its domain with the same DOI or
-    arXiv id, in one transaction; None when there is none (or the document is gone).
+    """Merge ``document_id`` and every other document of its domain with the same DOI or
+    arXiv id into one, in one transaction; None when there is none (or it is gone).
 
-    Call it after writing a layer that may carry identifiers (extracted, fetched). The
-    older document survives (its id, collections and edits); when ``document_id`` holds a
-    newer arXiv version, its chunks, vector and file become the survivor's content in the
-    same transaction that deletes the old chunks (never both, never neither). Layers are
-    merged (the newer document's extracted layer wins when its content is kept);
-    collections and names are united.
+    Call it after writing a layer that may carry identifiers (extracted, fetched). Which
+    document survives, whose content and values are kept: :func:`merge_documents`; a newer
+    arXiv version's chunks, vector and file become the survivor's content in the
+    transaction that deletes the old chunks (never both, never neither).
     """
-    from tidyllm.knowledge.similar import refresh_vector
-
     if isinstance(document_id, bool) or not isinstance(document_id, int):
         raise KnowledgeError("document_id must be an integer")
     with sm.connection() as conn, conn.transaction():
-        head = conn.execute(
-            "SELECT domain_id, content_hash FROM documents WHERE id = %s", (document_id,)
-        ).fetchone()
-        if head is None:
-            return None
-        domain_id = int(head[0])
-        lock_domain(conn, domain_id)
+        return merge_same(conn, document_id)
+
+
+def merge_same(conn: Any, document_id: int) -> Merged | None:
+    """:func:`merge_identified` in the caller's transaction (which takes
+    :func:`lock_domain` before any document row, as the lock order wants)."""
+    head = conn.execute("SELECT domain_id FROM documents WHERE id = %s", (document_id,))
+    head = head.fetchone()
+    if head is None:
+        return None
+    domain_id = int(head[0])
+    lock_domain(conn, domain_id)
+    first: Merged | None = None
+    current = document_id
+    while True:
         meta = conn.execute(
-            "SELECT doi, arxiv_id FROM document_metadata WHERE document_id = %s", (document_id,)
+            "SELECT doi, arxiv_id FROM document_metadata WHERE document_id = %s", (current,)
         ).fetchone()
         if meta is None or (meta[0] is None and meta[1] is None):
-            return None
+            break
         same = find_same(
-            conn, domain_id, None, {"doi": meta[0], "arxiv_id": meta[1]}, exclude=document_id
+            conn, domain_id, None, {"doi": meta[0], "arxiv_id": meta[1]}, exclude=current
         )
         if same is None:
-            return None
-        keep, gone = min(same.document_id, document_id), max(same.document_id, document_id)
-        rows = {
-            r[0]: r
-            for r in conn.execute(
-                "SELECT id, source_uri, version, content_hash, title, mime, metadata, "
-                "page_count, chunk_count, ocr FROM documents WHERE id = ANY(%s) "
-                "ORDER BY id FOR UPDATE",
-                ([keep, gone],),
-            ).fetchall()
-        }
-        if len(rows) != 2:
-            raise DocumentNotFound(f"document {same.document_id} was deleted meanwhile")
-        # the newer arXiv version's content wins, wherever it is; else the older document's
-        new_content = same.action == "replace"  # document_id is the newer version
-        content_from = document_id if new_content else same.document_id
-        other = same.document_id if content_from == document_id else document_id
-        if rows[content_from][8] == 0 and rows[other][8] > 0:  # never keep "no text" over text
-            content_from = other
-        replaced = content_from == gone
-        layers = read_layers(conn, [keep, gone])
-        names = conn.execute(
-            "SELECT source_uri, reason, content_hash, version, metadata FROM document_sources "
-            "WHERE document_id = %s",
-            (gone,),
-        ).fetchall()
-        conn.execute(
-            "INSERT INTO collection_documents (collection_id, document_id) "
-            "SELECT collection_id, %s FROM collection_documents WHERE document_id = %s "
-            "ON CONFLICT DO NOTHING",
-            (keep, gone),
-        )
-        k, g = rows[keep], rows[gone]
-        if replaced:
-            conn.execute("DELETE FROM chunks WHERE document_id = %s", (keep,))
-            conn.execute("UPDATE chunks SET document_id = %s WHERE document_id = %s", (keep, gone))
-        conn.execute("DELETE FROM documents WHERE id = %s", (gone,))
-        if replaced:
-            conn.execute(
-                "UPDATE documents SET source_uri = %s, version = %s, content_hash = %s, "
-                "title = %s, mime = %s, metadata = %s, page_count = %s, chunk_count = %s, "
-                "ocr = %s, indexed_at = now() WHERE id = %s",
-                (*g[1:6], Jsonb(g[6]), *g[7:10], keep),
-            )
-            moved = k  # the old primary name becomes a further name
+            break
+        # replace: ``current`` is a newer arXiv version (or ``same`` a record)
+        newer = current if same.action == "replace" else same.document_id
+        step = merge_documents(conn, domain_id, current, same.document_id, same.reason, newer)
+        current = step.kept
+        if first is None:
+            first = step
         else:
-            moved = g
+            first = replace(first, kept=step.kept, also_removed=(*first.also_removed, step.removed))
+    return first
+
+
+def merge_documents(
+    conn: Any, domain_id: int, a: int, b: int, reason: Reason | None, content_of: int
+) -> Merged:
+    """Merge two documents of a domain that are one paper, in the caller's transaction
+    (under :func:`lock_domain`); ``content_of`` is the one whose content to keep.
+
+    * the survivor: a document with text over a metadata-only record, else the older (its
+      id, collections and edits stay); the other is deleted;
+    * the content: ``content_of``'s, but never "no text" over text; when it is the removed
+      document's, its chunks and file replace the survivor's (old chunks deleted, new ones
+      moved, in this transaction) and the survivor's old name becomes a further name;
+    * layers: ``extracted`` is the kept content's; every other layer is united field by
+      field (free fields too), the file's values over a record's, else the newer's on top;
+    * names and collections are united; a record's own URI (``doi:...``, ``legacy:...``)
+      names no content and is not kept (``reason`` None: matched by that URI only).
+    """
+    from tidyllm.knowledge.similar import refresh_vector
+
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            "SELECT id, source_uri, version, content_hash, title, mime, metadata, "
+            "page_count, chunk_count, ocr FROM documents WHERE id = ANY(%s) "
+            "ORDER BY id FOR UPDATE",
+            ([a, b],),
+        ).fetchall()
+    }
+    if len(rows) != 2 or a == b:
+        raise DocumentNotFound(f"document {a if a not in rows else b} was deleted meanwhile")
+    keep, gone = sorted(rows, key=lambda i: (rows[i][8] == 0, i))
+    other = b if content_of == a else a
+    if rows[content_of][8] == 0 and rows[other][8] > 0:  # never keep "no text" over text
+        content_of = other
+    k, g = rows[keep], rows[gone]
+    replaced = content_of == gone and g[8] > 0  # two records: nothing to take over
+    top, bottom = (gone, keep) if (g[8] > 0, gone) > (k[8] > 0, keep) else (keep, gone)
+    layers = read_layers(conn, [keep, gone])
+    names = conn.execute(
+        "SELECT source_uri, reason, content_hash, version, metadata FROM document_sources "
+        "WHERE document_id = %s",
+        (gone,),
+    ).fetchall()
+    conn.execute(
+        "INSERT INTO collection_documents (collection_id, document_id) "
+        "SELECT collection_id, %s FROM collection_documents WHERE document_id = %s "
+        "ON CONFLICT DO NOTHING",
+        (keep, gone),
+    )
+    if replaced:
+        conn.execute("DELETE FROM chunks WHERE document_id = %s", (keep,))
+        conn.execute("UPDATE chunks SET document_id = %s WHERE document_id = %s", (keep, gone))
+    conn.execute("DELETE FROM documents WHERE id = %s", (gone,))
+    if replaced:
+        conn.execute(
+            "UPDATE documents SET source_uri = %s, version = %s, content_hash = %s, "
+            "title = %s, mime = %s, metadata = %s, page_count = %s, chunk_count = %s, "
+            "ocr = %s, indexed_at = now() WHERE id = %s",
+            (*g[1:6], Jsonb(g[6]), *g[7:10], keep),
+        )
+    moved = k if replaced else g  # the name that is no longer the primary one
+    if moved[8] > 0 and reason is not None:
+        names.append((moved[1], reason, moved[3], moved[2], moved[6]))
+    for uri, why, chash, version, metadata in names:
         add_name(
             conn,
             domain_id,
             keep,
-            moved[1],
-            reason=same.reason,
-            content_hash=moved[3],
-            version=moved[2],
-            metadata=moved[6],
+            uri,
+            reason=why,
+            content_hash=chash,
+            version=version,
+            metadata=metadata,
         )
-        for uri, reason, chash, version, metadata in names:
-            add_name(
-                conn,
-                domain_id,
-                keep,
-                uri,
-                reason=reason,
-                content_hash=chash,
-                version=version,
-                metadata=metadata,
-            )
-        for layer in LAYERS:
-            older, newer = layers.get(keep, {}).get(layer), layers.get(gone, {}).get(layer)
-            if older is None and newer is None:
-                continue
-            if layer == "extracted":  # what the kept file says
-                values = (newer if replaced else older) or older or newer or {}
-            else:  # a person's or a service's values: united, the newer document's on top
-                values = {**(older or {}), **(newer or {})}
+    for layer in LAYERS:
+        low, high = layers.get(bottom, {}).get(layer), layers.get(top, {}).get(layer)
+        if low is None and high is None:
+            continue
+        if layer == "extracted":  # what the kept file says
+            mine = layers.get(content_of, {}).get(layer)
+            values = mine or low or high or {}
+        else:  # a person's or a service's values: united
+            values = {**(low or {}), **(high or {})}
+            free = {**(low or {}).get("fields", {}), **(high or {}).get("fields", {})}
+            if free:
+                values["fields"] = free
+        if replaced or values != layers.get(keep, {}).get(layer):
             write_layer(conn, keep, layer, values, replace=True)
-        if replaced:
-            drop_stale_names(conn, keep, g[3])
-            refresh_vector(conn, keep)
-        return Merged(kept=keep, removed=gone, reason=same.reason, replaced_content=replaced)
+    if replaced:
+        drop_stale_names(conn, keep, g[3])
+        refresh_vector(conn, keep)
+    return Merged(keep, gone, reason, replaced)
+
+
+def absorb_records(
+    conn: Any,
+    domain_id: int,
+    document_id: int,
+    identifiers: Mapping[str, str | None] | None,
+    uris: Iterable[str] = (),
+) -> int:
+    """The metadata-only records of the domain with these identifiers, or at ``uris``, are
+    merged into ``document_id`` (a file of the paper arrived; in the caller's transaction,
+    see :func:`merge_documents`: a file's document survives them). How many went."""
+    lock_domain(conn, domain_id)
+    found = identified(conn, domain_id, identifiers, exclude=document_id)
+    records = {s.document_id: s.reason for s in found if not s.has_text}
+    for (record,) in conn.execute(
+        "SELECT id FROM documents WHERE domain_id = %s AND source_uri = ANY(%s) "
+        "AND chunk_count = 0 AND id <> %s ORDER BY id",
+        (domain_id, list(dict.fromkeys(uris)), document_id),
+    ).fetchall():
+        records.setdefault(record, None)
+    for record, reason in records.items():
+        document_id = merge_documents(
+            conn, domain_id, document_id, record, reason, document_id
+        ).kept
+    return len(records)
+
+
+def holder(conn: Any, domain_id: int, content_hash: str) -> int | None:
+    """The document of the domain holding these bytes: as its content, else as a further
+    name (they were merged into a document that kept another file's content)."""
+    row = conn.execute(
+        "(SELECT id FROM documents WHERE domain_id = %s AND content_hash = %s ORDER BY id "
+        "LIMIT 1) UNION ALL (SELECT document_id FROM document_sources WHERE domain_id = %s "
+        "AND content_hash = %s ORDER BY added_at DESC LIMIT 1) LIMIT 1",
+        (domain_id, content_hash, domain_id, content_hash),
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def name_duplicate(

@@ -91,31 +91,40 @@ def _service_error(exc: OutsideHTTPError, what: str) -> PaperSourceError:
     return PaperSourceError(f"{what}: {exc.args[0]}", code=exc.kind, hint=exc.hint)
 
 
+def _fetch(sm: Any, url: str, params: dict[str, str] | None, accept: str, what: str) -> bytes:
+    """One bounded GET of a metadata service's answer; its failure as a PaperSourceError."""
+    try:
+        response = sm.outside_http().get(
+            url, params=params, accept=accept, max_bytes=MAX_FEED_BYTES
+        )
+    except OutsideHTTPError as exc:
+        raise _service_error(exc, what) from None
+    return response.body
+
+
+def _unusable(what: str, ref: str, why: str, hint: str) -> PaperSourceError:
+    """A service's answer that is not what it should be (``what``: the kind of answer)."""
+    return PaperSourceError(
+        f"{what} for {ref} is not a usable {why}; nothing was stored",
+        code="malformed",
+        hint=hint,
+    )
+
+
 # --- arXiv ------------------------------------------------------------------------------------
 
 
 def fetch_arxiv(sm: Any, arxiv_id: str) -> dict[str, Any]:
     """The metadata of one arXiv paper from the API's Atom feed (the ``fetched`` layer)."""
-    conf = sm.settings.papers
-    http = sm.outside_http()
-    try:
-        response = http.get(
-            f"{conf.arxiv_api_url}/query",
-            params={"id_list": arxiv_id, "max_results": "1"},
-            accept="application/atom+xml",
-            max_bytes=MAX_FEED_BYTES,
-        )
-    except OutsideHTTPError as exc:
-        raise _service_error(exc, f"arXiv paper {arxiv_id}") from None
-    return parse_arxiv_feed(response.body, arxiv_id)
+    url = f"{sm.settings.papers.arxiv_api_url}/query"
+    params = {"id_list": arxiv_id, "max_results": "1"}
+    body = _fetch(sm, url, params, "application/atom+xml", f"arXiv paper {arxiv_id}")
+    return parse_arxiv_feed(body, arxiv_id)
 
 
 def _malformed(arxiv_id: str, why: str) -> PaperSourceError:
-    return PaperSourceError(
-        f"arXiv's answer for {arxiv_id} is not a usable Atom feed ({why}); nothing was stored",
-        code="malformed",
-        hint="check papers.arxiv_api_url points at the arXiv API, then try again",
-    )
+    hint = "check papers.arxiv_api_url points at the arXiv API, then try again"
+    return _unusable("arXiv's answer", arxiv_id, f"Atom feed ({why})", hint)
 
 
 def parse_arxiv_feed(body: bytes, arxiv_id: str) -> dict[str, Any]:
@@ -226,26 +235,14 @@ def download_arxiv_pdf(sm: Any, arxiv_id: str) -> IO[bytes]:
 def fetch_crossref(sm: Any, doi: str) -> dict[str, Any]:
     """The metadata of one DOI from Crossref's ``/works/{doi}`` (the ``fetched`` layer)."""
     conf = sm.settings.papers
-    http = sm.outside_http()
+    url = f"{conf.crossref_url}/works/{urllib.parse.quote(doi, safe='/')}"
     params = {"mailto": conf.contact_email} if conf.contact_email else None
-    try:
-        response = http.get(
-            f"{conf.crossref_url}/works/{urllib.parse.quote(doi, safe='/')}",
-            params=params,
-            accept="application/json",
-            max_bytes=MAX_FEED_BYTES,
-        )
-    except OutsideHTTPError as exc:
-        raise _service_error(exc, f"DOI {doi}") from None
-    return parse_crossref(response.body, doi)
+    return parse_crossref(_fetch(sm, url, params, "application/json", f"DOI {doi}"), doi)
 
 
 def _bad_crossref(doi: str, why: str) -> PaperSourceError:
-    return PaperSourceError(
-        f"Crossref's answer for {doi} is not a usable works record ({why}); nothing was stored",
-        code="malformed",
-        hint="check papers.crossref_url points at the Crossref REST API",
-    )
+    hint = "check papers.crossref_url points at the Crossref REST API"
+    return _unusable("Crossref's answer", doi, f"works record ({why})", hint)
 
 
 def _first(value: Any) -> str | None:

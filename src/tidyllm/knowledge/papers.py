@@ -15,9 +15,12 @@ What every import here does, whatever the source:
   (its ``content_hash`` is ``metadata-only:`` + the SHA-256 of that URI, so it never
   equals a file's). It has metadata, tags and collections, shows in lists and exports,
   and never in search results (it has no chunks). When the file arrives later through
-  an import, the file's document takes over its collections and edits and the
-  placeholder goes, in one transaction;
-* a paper already in the domain (the same DOI or arXiv id) is updated, not duplicated;
+  an import, the record is merged into the file's document in one transaction
+  (:func:`tidyllm.knowledge.dedup.absorb_records`, the merge every "same paper" goes
+  through: the file's document survives with the record's collections and values);
+* a paper already in the domain (the same DOI or arXiv id, found by
+  :func:`tidyllm.knowledge.dedup.find_same`, documents with text first) is updated, not
+  duplicated;
 * a repeat of the same import changes nothing (statuses ``unchanged``).
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +38,7 @@ from psycopg.types.json import Jsonb
 
 from tidyllm.access.actor import Actor
 from tidyllm.errors import DropZoneError, KnowledgeError
+from tidyllm.knowledge import dedup
 from tidyllm.knowledge.domains import Domain, get_domain
 from tidyllm.knowledge.metadata import (
     MetadataError,
@@ -75,42 +79,23 @@ def arxiv_base(arxiv_id: str) -> str:
     return re.sub(r"v\d+$", "", arxiv_id)
 
 
-def placeholder_uri(values: Mapping[str, Any], fallback: str) -> str:
-    """The ``source_uri`` of a metadata-only document: its DOI, arXiv id, else ``fallback``."""
+def identity_uris(values: Mapping[str, Any]) -> list[str]:
+    """The URIs a metadata-only record of this paper may have: ``doi:``, ``arxiv:``."""
+    uris = []
     if values.get("doi"):
-        return f"doi:{str(values['doi']).lower()}"
+        uris.append(f"doi:{str(values['doi']).lower()}")
     if values.get("arxiv_id"):
-        return f"arxiv:{arxiv_base(str(values['arxiv_id']))}"
-    return fallback
+        uris.append(f"arxiv:{arxiv_base(str(values['arxiv_id']))}")
+    return uris
 
 
-def is_metadata_only(conn: Any, document_id: int) -> bool:
-    row = conn.execute(
-        "SELECT metadata->>'kind' FROM documents WHERE id = %s", (document_id,)
-    ).fetchone()
-    return row is not None and row[0] == METADATA_ONLY
-
-
-def find_by_identity(
-    conn: Any, domain_id: int, *, doi: str | None = None, arxiv_id: str | None = None
-) -> int | None:
-    """A document of the domain with this DOI or arXiv id (any version); files first."""
-    if not doi and not arxiv_id:
-        return None
-    row = conn.execute(
-        "SELECT m.document_id FROM document_metadata m JOIN documents d ON d.id = m.document_id "
-        "WHERE m.domain_id = %s AND ((%s::text IS NOT NULL AND lower(m.doi) = lower(%s)) OR "
-        "(%s::text IS NOT NULL AND regexp_replace(m.arxiv_id, 'v[0-9]+$', '') = %s)) "
-        "ORDER BY (d.metadata->>'kind' = %s) NULLS FIRST, d.id LIMIT 1",
-        (domain_id, doi, doi, arxiv_id, arxiv_id and arxiv_base(arxiv_id), METADATA_ONLY),
-    ).fetchone()
-    return None if row is None else row[0]
-
-
-def metadata_only_document(conn: Any, dom: Domain, source_uri: str, origin: str) -> int:
-    """The metadata-only document at ``source_uri`` (created when missing)."""
+def metadata_only_document(
+    conn: Any, dom: Domain, source_uri: str, origin: str
+) -> tuple[int, bool]:
+    """The metadata-only document at ``source_uri``: (id, whether it was created now)."""
     digest = hashlib.sha256(source_uri.encode()).hexdigest()
-    row = conn.execute(
+    return _insert_or_find(
+        conn,
         "INSERT INTO documents (domain_id, source_uri, version, content_hash, title, mime, "
         "metadata, page_count, chunk_count) VALUES (%s, %s, 'metadata', %s, NULL, NULL, %s, 0, 0) "
         "ON CONFLICT (domain_id, source_uri) DO NOTHING RETURNING id",
@@ -120,63 +105,48 @@ def metadata_only_document(conn: Any, dom: Domain, source_uri: str, origin: str)
             f"{METADATA_ONLY}:{digest}",
             Jsonb({"kind": METADATA_ONLY, "origin": origin}),
         ),
-    ).fetchone()
+        "SELECT id FROM documents WHERE domain_id = %s AND source_uri = %s",
+        (dom.id, source_uri),
+    )
+
+
+def _insert_or_find(
+    conn: Any, insert: str, values: tuple, find: str, key: tuple
+) -> tuple[int, bool]:
+    """The id an ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` made (True), else the
+    one ``find`` finds (False: it was there)."""
+    row = conn.execute(insert, values).fetchone()
     if row is not None:
-        return row[0]
-    return conn.execute(
-        "SELECT id FROM documents WHERE domain_id = %s AND source_uri = %s", (dom.id, source_uri)
-    ).fetchone()[0]
+        return row[0], True
+    return conn.execute(find, key).fetchone()[0], False
 
 
-def absorb_placeholders(
-    conn: Any,
-    dom: Domain,
-    document_id: int,
-    uris: Iterable[str],
-    values: Mapping[str, Any] | None = None,
-) -> int:
-    """Metadata-only documents at ``uris``, or with the DOI or arXiv id of ``values``, hand
-    their collections and layers to a file's document and go (the file arrived). How many
-    went."""
-    doi = (values or {}).get("doi")
-    arxiv = (values or {}).get("arxiv_id")
-    rows = conn.execute(
-        "SELECT d.id FROM documents d LEFT JOIN document_metadata m ON m.document_id = d.id "
-        "WHERE d.domain_id = %s AND d.metadata->>'kind' = %s AND d.id <> %s AND "
-        "(d.source_uri = ANY(%s) OR (%s::text IS NOT NULL AND lower(m.doi) = lower(%s)) OR "
-        "(%s::text IS NOT NULL AND regexp_replace(m.arxiv_id, 'v[0-9]+$', '') = %s)) "
-        "ORDER BY d.id",
-        (
-            dom.id,
-            METADATA_ONLY,
-            document_id,
-            list(dict.fromkeys(uris)),
-            doi,
-            doi,
-            arxiv,
-            arxiv and arxiv_base(arxiv),
-        ),
-    ).fetchall()
-    gone = 0
-    for (old,) in rows:
-        conn.execute(
-            "INSERT INTO collection_documents (collection_id, document_id) "
-            "SELECT collection_id, %s FROM collection_documents WHERE document_id = %s "
-            "ON CONFLICT DO NOTHING",
-            (document_id, old),
-        )
-        layers = read_layers(conn, [old, document_id])
-        for layer in ("edited", "fetched"):  # the file's document's own values win
-            theirs = layers.get(old, {}).get(layer)
-            if not theirs:
-                continue
-            ours = layers.get(document_id, {}).get(layer, {})
-            joined = {**theirs, **ours}
-            joined["fields"] = {**theirs.get("fields", {}), **ours.get("fields", {})}
-            write_layer(conn, document_id, layer, joined, replace=True)
-        conn.execute("DELETE FROM documents WHERE id = %s", (old,))
-        gone += 1
-    return gone
+def paper_document(
+    conn: Any, dom: Domain, values: Mapping[str, Any], uri: str, origin: str
+) -> tuple[int, bool]:
+    """The document of a paper that comes without a file: the domain's document with its
+    DOI or arXiv id (:func:`tidyllm.knowledge.dedup.find_same`: files first), else the
+    metadata-only record at ``uri`` (created when missing). (id, whether it was created)."""
+    same = dedup.find_same(conn, dom.id, None, values)
+    if same is not None:
+        return same.document_id, False
+    return metadata_only_document(conn, dom, uri, origin)
+
+
+def merge_written(conn: Any, document_id: int, changed: bool) -> tuple[int, bool]:
+    """After an import wrote a document's ``fetched`` layer: every other document of the
+    domain with its DOI or arXiv id merges with it (:func:`tidyllm.knowledge.dedup.
+    merge_same`). (The surviving document, whether anything changed.)"""
+    merged = dedup.merge_same(conn, document_id)
+    return (document_id, changed) if merged is None else (merged.kept, True)
+
+
+def title_and_text(conn: Any, document_id: int) -> tuple[str | None, bool]:
+    """A document's title and whether it has text (False: a metadata-only record)."""
+    row = conn.execute(
+        "SELECT title, chunk_count FROM documents WHERE id = %s", (document_id,)
+    ).fetchone()
+    return row[0], row[1] > 0
 
 
 def collection_name(raw: str) -> str:
@@ -189,17 +159,14 @@ def collection_name(raw: str) -> str:
 
 def ensure_collection(conn: Any, dom: Domain, name: str) -> tuple[int, bool]:
     """The collection ``name`` of the domain: (id, whether it was created now)."""
-    row = conn.execute(
+    return _insert_or_find(
+        conn,
         "INSERT INTO collections (domain_id, name) VALUES (%s, %s) "
         "ON CONFLICT (domain_id, name) DO NOTHING RETURNING id",
         (dom.id, name),
-    ).fetchone()
-    if row is not None:
-        return row[0], True
-    found = conn.execute(
-        "SELECT id FROM collections WHERE domain_id = %s AND name = %s", (dom.id, name)
-    ).fetchone()
-    return found[0], False
+        "SELECT id FROM collections WHERE domain_id = %s AND name = %s",
+        (dom.id, name),
+    )
 
 
 def add_member(conn: Any, collection: int, document_id: int) -> bool:
@@ -236,14 +203,6 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def document_by_hash(conn: Any, domain_id: int, content_hash: str) -> int | None:
-    row = conn.execute(
-        "SELECT id FROM documents WHERE domain_id = %s AND content_hash = %s ORDER BY id LIMIT 1",
-        (domain_id, content_hash),
-    ).fetchone()
-    return None if row is None else row[0]
-
-
 @dataclass(frozen=True)
 class FileOutcome:
     """One file through the ingest zone: its document, or why there is none."""
@@ -273,7 +232,7 @@ def ingest_files(
             sha = hashes.get(item.source_uri)
             doc = None
             if item.state in ("done", "duplicate") and sha:
-                doc = document_by_hash(conn, dom.id, sha)
+                doc = dedup.holder(conn, dom.id, sha)
             out[item.source_uri] = FileOutcome(
                 item.source_uri,
                 doc,
@@ -312,7 +271,7 @@ def ingest_stream(
     state = newest.state if newest is not None else "missing"
     with sm.connection() as conn:
         dom = get_domain(conn, domain)
-        doc = document_by_hash(conn, dom.id, digest.hexdigest())
+        doc = dedup.holder(conn, dom.id, digest.hexdigest())
     if doc is None:
         error = (newest.error or {}) if newest is not None else {}
         return FileOutcome(key, None, state, error.get("message") or state, error.get("hint"))
@@ -391,38 +350,21 @@ def _store(
 ) -> AddedPaper:
     with sm.connection() as conn, conn.transaction():
         dom = get_domain(conn, domain)
+        dedup.lock_domain(conn, dom.id)  # before any document row (dedup's lock order)
         created = new_file
         if document_id is None:
-            document_id = find_by_identity(
-                conn, dom.id, doi=values.get("doi"), arxiv_id=values.get("arxiv_id")
-            )
-        if document_id is None:
-            uri = placeholder_uri(values, f"{paper.kind}:{paper.id}")
-            before = conn.execute(
-                "SELECT 1 FROM documents WHERE domain_id = %s AND source_uri = %s", (dom.id, uri)
-            ).fetchone()
-            document_id = metadata_only_document(conn, dom, uri, origin)
-            created = before is None
+            uri = (identity_uris(values) or [f"{paper.kind}:{paper.id}"])[0]
+            document_id, created = paper_document(conn, dom, values, uri, origin)
         else:
-            absorb_placeholders(conn, dom, document_id, _identity_uris(values), values)
+            dedup.absorb_records(conn, dom.id, document_id, values, identity_uris(values))
         changed = write_fetched(conn, document_id, values)
+        document_id, changed = merge_written(conn, document_id, changed)
         if collection:
             cid, _ = ensure_collection(conn, dom, collection)
             changed = add_member(conn, cid, document_id) or changed
-        row = conn.execute(
-            "SELECT title, chunk_count FROM documents WHERE id = %s", (document_id,)
-        ).fetchone()
+        title, has_file = title_and_text(conn, document_id)
     status = "added" if created else ("updated" if changed else "unchanged")
-    return AddedPaper(str(paper), document_id, row[0], status, row[1] > 0)
-
-
-def _identity_uris(values: Mapping[str, Any]) -> list[str]:
-    uris = []
-    if values.get("doi"):
-        uris.append(f"doi:{str(values['doi']).lower()}")
-    if values.get("arxiv_id"):
-        uris.append(f"arxiv:{arxiv_base(str(values['arxiv_id']))}")
-    return uris
+    return AddedPaper(str(paper), document_id, title, status, has_file)
 
 
 def add_papers(
@@ -713,32 +655,22 @@ def _store_legacy(
             report.problems.append(f"{pid}: {exc}")
     with sm.connection() as conn, conn.transaction():
         dom = get_domain(conn, domain)
+        dedup.lock_domain(conn, dom.id)  # before any document row (dedup's lock order)
         created = False
         document_id = outcome.document_id if outcome is not None else None
         if document_id is not None:
-            uris = [f"legacy:{pid}", *_identity_uris(values)]
-            absorb_placeholders(conn, dom, document_id, uris, values)
+            uris = [f"legacy:{pid}", *identity_uris(values)]
+            dedup.absorb_records(conn, dom.id, document_id, values, uris)
         else:
-            document_id = find_by_identity(
-                conn, dom.id, doi=values.get("doi"), arxiv_id=values.get("arxiv_id")
-            )
-            if document_id is None:
-                uri = f"legacy:{pid}"
-                before = conn.execute(
-                    "SELECT 1 FROM documents WHERE domain_id = %s AND source_uri = %s",
-                    (dom.id, uri),
-                ).fetchone()
-                document_id = metadata_only_document(conn, dom, uri, "legacy")
-                created = before is None
+            document_id, created = paper_document(conn, dom, values, f"legacy:{pid}", "legacy")
         changed = write_fetched(conn, document_id, values)
+        document_id, changed = merge_written(conn, document_id, changed)
         for name in names:
             cid, new = ensure_collection(conn, dom, name)
             if new:
                 report.collections_created.append(name)
             changed = add_member(conn, cid, document_id) or changed
-        has_file = is_metadata_only(conn, document_id) is False
-        title = conn.execute("SELECT title FROM documents WHERE id = %s", (document_id,))
-        title = title.fetchone()[0]
+        title, has_file = title_and_text(conn, document_id)
     if outcome is not None and outcome.state == "done":
         created = True
     status = "added" if created else ("updated" if changed else "unchanged")
