@@ -178,6 +178,7 @@ def test_imports_made_unused_are_removed_in_functions_too() -> None:
     assert out.count("import boto3") == 1  # the function that still uses boto3 keeps it
     assert "import psycopg2" not in out
     assert "import json" in out  # still used
+    assert "def report():\n    # TODO" in out  # no blank line left where the import was
 
 
 def test_unrewritable_findings_get_todos() -> None:

@@ -34,6 +34,8 @@ removed, in functions too (unless they carry a comment).
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 import libcst.helpers
 import libcst.matchers as m
@@ -415,6 +417,64 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             )
             return cst.Name(USM)
         return updated_node
+
+    # --- imports in functions -----------------------------------------------
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        """Drop a block's own imports that only served rewritten calls, and the blank line after.
+
+        (RemoveImportsVisitor would drop them too, but leave the blank line that
+        separated them from the code as the block's first line.)
+        """
+        if not self._rewritten:
+            return updated_node
+        body = list(updated_node.body)
+        keep: list[cst.BaseStatement] = []
+        dropped_first = False
+        for index, stmt in enumerate(body):
+            if self._served_only_rewrites(stmt, body[:index] + body[index + 1 :]):
+                dropped_first = dropped_first or not keep
+                continue
+            if (
+                dropped_first
+                and not keep
+                and isinstance(stmt, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+            ):
+                lines = list(stmt.leading_lines)
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+                stmt = stmt.with_changes(leading_lines=lines)
+            keep.append(stmt)
+        if len(keep) == len(body) or not keep:
+            return updated_node
+        return updated_node.with_changes(body=keep)
+
+    def _served_only_rewrites(self, stmt: cst.BaseStatement, others: list) -> bool:
+        if not isinstance(stmt, cst.SimpleStatementLine) or _has_comment(stmt):
+            return False
+        if len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Import | cst.ImportFrom):
+            return False
+        node = stmt.body[0]
+        locals_: list[str] = []
+        if isinstance(node, cst.Import):
+            roots = {name.split(".")[0] for name in self._rewritten}
+            for alias in node.names:
+                dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
+                if dotted.split(".")[0] not in roots:
+                    return False
+                locals_.append(_asname(alias) or dotted.split(".")[0])
+        else:
+            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+                return False
+            module = cst.helpers.get_full_name_for_node(node.module) or ""
+            for alias in node.names:
+                obj = cst.helpers.get_full_name_for_node(alias.name) or ""
+                if f"{module}.{obj}" not in self._rewritten:
+                    return False
+                locals_.append(_asname(alias) or obj)
+        rest = "".join(cst.Module(body=[]).code_for_node(o) for o in others)
+        return not any(re.search(rf"\b{re.escape(name)}\b", rest) for name in locals_)
 
     # --- module -------------------------------------------------------------
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
