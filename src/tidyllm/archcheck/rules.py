@@ -487,6 +487,8 @@ def real_aws_key_ids(text: str) -> bool:
             continue
         if "XXXX" in body.upper() or _is_run(body) or entropy(body) < 2.5:
             continue
+        if any(word in body for word in ("EXAMPLE", "SAMPLE", "DUMMY")):
+            continue  # a placeholder word: never part of a random key by chance
         return True
     return False
 

@@ -14,6 +14,7 @@ URL_PASSWORD = re.compile(r"[a-z]+://[^:/]+:([^@]+)@")
 SAMPLE_KEY = "AKIAXXXXXXXXXXXXXXXX"
 SAMPLE_LINE = "aws_access_key_id = AKIA0000000000000000"
 SAMPLE_SEQUENCE = "AKIA1234567890ABCDEF"
+SAMPLE_WORDS = "AKIAEXAMPLEEXAMPLE12"
 REDACTED = {"password": "********", "api_key": "sk-...", "secret": "<redacted>"}
 
 
