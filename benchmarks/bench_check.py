@@ -1,17 +1,29 @@
-"""Benchmark: `tidyllm check` vs `ruff check --select TID251` on a generated 100k-line tree.
+"""Benchmark: `tidyllm check`, `tidyllm migrate` and ruff TID251 on the same trees, in one run.
 
-Run:  python benchmarks/bench_check.py [--lines 100000] [--repeat 3]
+Run:  python benchmarks/bench_check.py [TREE ...] [--files 945 --lines 266851]
+                                       [--old-rev HEAD~1] [--old-migrate] [--repeat 1]
 
-Both tools run as subprocesses on the same tree in the same run (these
-machines are noisy, so only the ratio is meaningful); the best of
-``--repeat`` runs is reported. ruff gets an equivalent banned-api table
-(TID251 bans imports of the same APIs; it has no per-module allow-list and
-does not see calls, aliases through local modules or dynamic imports).
+Always measures a generated tree shaped like the legacy repository of issue
+14 (RudyMartin/TidyLLM at f210bcc: 945 files, 266,851 lines; see
+``tests/archcheck/synthetic_tree.py``), plus every TREE given. Every tool
+runs as a subprocess; wall time and the CPU time of the child processes
+(user + system, every worker included) are reported, because these shared
+machines are noisy and CPU time is what does not depend on the neighbours.
+
+``--old-rev`` also runs the archcheck of another commit (extracted with
+``git archive`` into a temporary folder) for the before/after ratio, and
+checks that its findings are identical; ``--old-migrate`` runs that
+commit's migrate too (slow: minutes). ruff gets an equivalent banned-api
+table (TID251 bans imports of the same APIs; it sees no calls, aliases
+through local modules or dynamic imports).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -19,167 +31,154 @@ import tempfile
 import time
 from pathlib import Path
 
-from tidyllm.archcheck.rules import CALL_RULES
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "archcheck"))
 
-TEMPLATE = '''"""Generated module {i}."""
+from synthetic_tree import LEGACY_FILES, LEGACY_LINES, generate_tree  # noqa: E402
 
-from __future__ import annotations
-
-import json
-import os
-from dataclasses import dataclass
-
-import boto3
-import psycopg2
-from mlflow import MlflowClient
-
-
-@dataclass
-class Record{i}:
-    key: str
-    size: int
-    tags: list[str]
-
-    def describe(self) -> str:
-        return f"{{self.key}} ({{self.size}} bytes)"
-
-
-def load_{i}(path: str) -> list[Record{i}]:
-    with open(path, encoding="utf-8") as handle:
-        raw = json.load(handle)
-    out = []
-    for item in raw:
-        if not item.get("key"):
-            continue
-        out.append(Record{i}(item["key"], int(item.get("size", 0)), list(item.get("tags", []))))
-    return out
-
-
-def summarise_{i}(records: list[Record{i}]) -> dict[str, int]:
-    totals: dict[str, int] = {{}}
-    for record in records:
-        for tag in record.tags:
-            totals[tag] = totals.get(tag, 0) + record.size
-    return dict(sorted(totals.items()))
-
-
-class Service{i}:
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self.client = boto3.client("s3", region_name=region)
-
-    def upload(self, key: str, body: bytes) -> None:
-        self.client.put_object(Bucket="bucket", Key=key, Body=body)
-
-    def rows(self, dsn: str) -> list[tuple]:
-        conn = psycopg2.connect(dsn)
-        try:
-            cur = conn.cursor()
-            cur.execute("SELECT key, size FROM files WHERE size > %s", (10,))
-            return cur.fetchall()
-        finally:
-            conn.close()
-
-    def track(self) -> None:
-        client = MlflowClient()
-        client.search_experiments()
-
-
-def helper_{i}(values: list[int]) -> int:
-    total = 0
-    for value in values:
-        if value % 2:
-            total += value * 3
-        else:
-            total -= value
-    return total
-
-
-def env_{i}() -> str | None:
-    return os.environ.get("HOME")
-'''
-
-
-def generate(root: Path, lines: int) -> tuple[int, int]:
-    """Write packages of generated modules until ``lines`` lines exist."""
-    written = files = 0
-    package = None
-    while written < lines:
-        if files % 50 == 0:
-            package = root / f"pkg{files // 50}"
-            package.mkdir()
-            (package / "__init__.py").write_text("")
-        text = TEMPLATE.format(i=files)
-        (package / f"mod{files}.py").write_text(text)
-        written += text.count("\n")
-        files += 1
-    return written, files
+from tidyllm.archcheck.rules import CALL_RULES  # noqa: E402
 
 
 def ruff_config(path: Path) -> None:
     """An equivalent TID251 banned-api table: the same callables, by import."""
-    banned = sorted({name for name in CALL_RULES} | {"psycopg2.connect", "mlflow.MlflowClient"})
     lines = ["[lint.flake8-tidy-imports.banned-api]"]
-    lines += [f'"{name}".msg = "use tidyllm.UnifiedSessionManager"' for name in banned]
+    lines += [f'"{name}".msg = "use tidyllm.UnifiedSessionManager"' for name in sorted(CALL_RULES)]
     path.write_text("\n".join(lines) + "\n")
 
 
-def timed(cmd: list[str], repeat: int) -> tuple[float, subprocess.CompletedProcess[str]]:
-    best = float("inf")
-    proc = None
+def timed(cmd: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, str]:
+    """Best wall time, its children's CPU time, and the output of the last run."""
+    best = (float("inf"), 0.0)
+    out = ""
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        best = min(best, time.perf_counter() - start)
-    assert proc is not None
-    return best, proc
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{cmd} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        best = min(best, (wall, cpu))
+        out = proc.stdout
+    return best[0], best[1], out
+
+
+def lines_in(tree: Path) -> tuple[int, int]:
+    files = [p for p in tree.rglob("*.py") if ".venv" not in p.parts]
+    return len(files), sum(p.read_bytes().count(b"\n") for p in files)
+
+
+def bench_tree(tree: Path, args: argparse.Namespace, old_src: Path | None, ruff_toml: Path) -> None:
+    files, lines = lines_in(tree)
+    print(f"\n## {tree}  ({files} files, {lines:,} lines)")
+    env = dict(os.environ)
+    old_env = dict(env, PYTHONPATH=str(old_src)) if old_src else None
+    py = [sys.executable, "-m", "tidyllm.archcheck"]
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    runs: list[tuple[str, list[str], dict[str, str]]] = [
+        (
+            "ruff check --select TID251",
+            [
+                ruff,
+                "check",
+                "--no-cache",
+                "--select",
+                "TID251",
+                "--config",
+                str(ruff_toml),
+                "--output-format",
+                "concise",
+                str(tree),
+            ],
+            env,
+        ),
+        ("check (new, default -j0)", [*py, "check", str(tree), "-f", "json"], env),
+        ("check (new, -j1)", [*py, "check", str(tree), "-f", "json", "-j1"], env),
+        (
+            "check (new, -j1 --no-prefilter)",
+            [*py, "check", str(tree), "-f", "json", "-j1", "--no-prefilter"],
+            env,
+        ),
+        ("migrate --diff (new, default -j0)", [*py, "migrate", str(tree), "--diff"], env),
+    ]
+    if old_env is not None:
+        runs.insert(
+            1, ("check (old, -j1)", [*py, "check", str(tree), "-f", "json", "--jobs", "1"], old_env)
+        )
+        runs.insert(
+            2, ("check (old, -j0)", [*py, "check", str(tree), "-f", "json", "--jobs", "0"], old_env)
+        )
+        if args.old_migrate:
+            runs.append(("migrate --diff (old)", [*py, "migrate", str(tree), "--diff"], old_env))
+    results: dict[str, tuple[float, float]] = {}
+    outputs: dict[str, str] = {}
+    for label, cmd, run_env in runs:
+        wall, cpu, out = timed(cmd, run_env, args.repeat)
+        results[label] = (wall, cpu)
+        outputs[label] = out
+        print(f"{label:36s} {wall:8.2f} s wall {cpu:8.2f} s CPU")
+        sys.stdout.flush()
+    ruff_wall, ruff_cpu = results["ruff check --select TID251"]
+    print("ratios to ruff (wall / CPU):")
+    for label, (wall, cpu) in results.items():
+        if not label.startswith("ruff"):
+            print(f"  {label:36s} {wall / ruff_wall:7.1f}x {cpu / ruff_cpu:7.1f}x")
+    new = json.loads(outputs["check (new, default -j0)"])["findings"]
+    print(f"findings: {len(new)}")
+    if old_env is not None:
+        old = json.loads(outputs["check (old, -j1)"])["findings"]
+        print(f"old findings identical to new: {old == new} ({len(old)} vs {len(new)})")
+        o_wall, o_cpu = results["check (old, -j1)"]
+        n_wall, n_cpu = results["check (new, default -j0)"]
+        print(
+            f"check speed-up, old -j1 -> new default: {o_wall / n_wall:.1f}x wall, "
+            f"{o_cpu / n_cpu:.1f}x CPU"
+        )
+        o_wall, o_cpu = results["check (old, -j0)"]
+        print(f"check speed-up, old -j0 -> new default: {o_wall / n_wall:.1f}x wall")
+        n1_wall, n1_cpu = results["check (new, -j1)"]
+        print(
+            f"check speed-up, old -j1 -> new -j1: {results['check (old, -j1)'][0] / n1_wall:.1f}x "
+            f"wall, {results['check (old, -j1)'][1] / n1_cpu:.1f}x CPU"
+        )
+    m_wall, m_cpu = results["migrate --diff (new, default -j0)"]
+    print(
+        f"migrate target < 10 s: {'met' if m_wall < 10 else 'NOT met'} ({m_wall:.2f} s wall, "
+        f"{m_cpu:.2f} s CPU over {os.cpu_count()} CPUs)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("trees", nargs="*", type=Path, help="more trees to measure")
+    parser.add_argument("--files", type=int, default=LEGACY_FILES)
+    parser.add_argument("--lines", type=int, default=LEGACY_LINES)
+    parser.add_argument("--old-rev", help="git revision of the archcheck to compare against")
+    parser.add_argument("--old-migrate", action="store_true", help="also time the old migrate")
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     with tempfile.TemporaryDirectory(prefix="tidyllm-bench-") as tmp:
-        root = Path(tmp) / "tree"
-        root.mkdir()
-        lines, files = generate(root, args.lines)
-        config = Path(tmp) / "ruff.toml"
-        ruff_config(config)
-        print(f"tree: {lines} lines in {files} files")
-        base = [sys.executable, "-m", "tidyllm.archcheck", "check", str(root), "-f", "json"]
-        results = {}
-        for label, cmd in (
-            ("tidyllm check (1 process)", [*base, "--jobs", "1"]),
-            ("tidyllm check (--jobs 0)", [*base, "--jobs", "0"]),
-            (
-                "ruff check --select TID251",
-                [
-                    ruff,
-                    "check",
-                    "--no-cache",
-                    "--select",
-                    "TID251",
-                    "--config",
-                    str(config),
-                    "--output-format",
-                    "concise",
-                    str(root),
-                ],
-            ),
-        ):
-            seconds, proc = timed(cmd, args.repeat)
-            count = (
-                proc.stdout.count('"rule":') if "tidyllm" in label else proc.stdout.count("TID251")
-            )
-            results[label] = seconds
-            print(f"{label:32s} {seconds:7.2f} s  exit {proc.returncode}  findings {count}")
-        ruff_s = results["ruff check --select TID251"]
-        for label in ("tidyllm check (1 process)", "tidyllm check (--jobs 0)"):
-            print(f"ratio {label} / ruff: {results[label] / ruff_s:.1f}x")
-        target = min(results["tidyllm check (1 process)"], results["tidyllm check (--jobs 0)"])
-        print(f"target < 10 s: {'met' if target < 10 else 'NOT met'} ({target:.2f} s)")
+        old_src = None
+        if args.old_rev:
+            archive = subprocess.run(
+                ["git", "-C", str(REPO), "archive", args.old_rev, "src"],
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+            old_src = Path(tmp) / "src"
+            print(f"old archcheck: {args.old_rev} ({old_src})")
+        ruff_toml = Path(tmp) / "ruff.toml"
+        ruff_config(ruff_toml)
+        synthetic = Path(tmp) / "synthetic"
+        spec = generate_tree(synthetic, files=args.files, lines=args.lines)
+        print(
+            f"synthetic tree: {spec.files} files, {spec.lines:,} lines, "
+            f"{len(spec.violations)} planted violations ({len(spec.fixable)} fixable)"
+        )
+        for tree in [synthetic, *args.trees]:
+            bench_tree(tree, args, old_src, ruff_toml)
 
 
 if __name__ == "__main__":

@@ -9,17 +9,23 @@ that cannot be read or parsed becomes a TL000 finding, never an exception.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib.util
 import os
+import symtable
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tidyllm.archcheck import rules
 from tidyllm.archcheck.config import CheckConfig
 from tidyllm.archcheck.findings import Finding
+from tidyllm.archcheck.prefilter import Needles, banned_prefixes, contains_any
 from tidyllm.archcheck.resolver import Resolver, module_name
 from tidyllm.archcheck.scanner import FileScan, Site, scan_source
 from tidyllm.archcheck.suppress import Suppressions, parse_suppressions
@@ -32,6 +38,8 @@ _PARALLEL_MIN_FILES = 200
 class _FileResult:
     path: str
     scan: FileScan | None = None
+    module: str = ""
+    cold: bool = False  # pre-filtered: valid syntax, no needle, not scanned (yet)
     error: tuple[int, int, str] | None = None
     suppressions: Suppressions = field(default_factory=Suppressions)
 
@@ -64,11 +72,15 @@ def iter_python_files(paths: Iterable[Path], config: CheckConfig) -> Iterator[Pa
                     yield base / name
 
 
-def _scan_file(path: str, legacy_names: frozenset[str]) -> _FileResult:
+def _scan_file(path: str, legacy_names: frozenset[str], prefilter: bool = False) -> _FileResult:
     result = _FileResult(path=path)
     try:
         data = Path(path).read_bytes()
         module, is_package = module_name(Path(path))
+        result.module = module
+        if prefilter and _is_cold(data, path, legacy_names):
+            result.cold = True
+            return result
         result.scan = scan_source(data, path, module, is_package, legacy_names)
         if b"tidyllm:" in data:
             result.suppressions = parse_suppressions(importlib.util.decode_source(data))
@@ -147,31 +159,37 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
-def _scan_all(files: list[str], config: CheckConfig, jobs: int) -> list[_FileResult]:
+def _scan_all(
+    files: list[str], config: CheckConfig, jobs: int, prefilter: bool = False
+) -> list[_FileResult]:
     if jobs == 0:
         jobs = os.cpu_count() or 1
+    legacy = config.legacy_names
     if jobs > 1 and len(files) >= _PARALLEL_MIN_FILES:
         chunk = max(1, len(files) // (jobs * 4))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            return list(
-                pool.map(_scan_file, files, [config.legacy_names] * len(files), chunksize=chunk)
-            )
-    return [_scan_file(f, config.legacy_names) for f in files]
+        with ProcessPoolExecutor(max_workers=jobs, initializer=gc.disable) as pool:
+            n = len(files)
+            return list(pool.map(_scan_file, files, [legacy] * n, [prefilter] * n, chunksize=chunk))
+    with _gc_paused():
+        return [_scan_file(f, legacy, prefilter) for f in files]
 
 
-def check(paths: Iterable[Path], config: CheckConfig | None = None, jobs: int = 1) -> CheckResult:
+def check(
+    paths: Iterable[Path],
+    config: CheckConfig | None = None,
+    jobs: int = 1,
+    prefilter: bool = True,
+) -> CheckResult:
     """Check every Python file under ``paths``; ``jobs=0`` uses every CPU for big trees.
 
-    Raises :class:`CheckConfigError` for a path that does not exist.
+    ``prefilter`` skips the scan of files whose text cannot match any rule
+    (see :mod:`tidyllm.archcheck.prefilter`); the findings are the same
+    either way. Raises :class:`CheckConfigError` for a path that does not exist.
     """
     config = config or CheckConfig()
     files = [_display(p) for p in iter_python_files(paths, config)]
-    results = _scan_all(files, config, jobs)
-    scans: dict[str, FileScan] = {}
-    for res in results:
-        if res.scan is not None:
-            scans.setdefault(res.scan.module, res.scan)
-    resolver = Resolver(scans)
+    results = _scan_all(files, config, jobs, prefilter and _needles(config.legacy_names).enabled)
+    resolver = _resolve_with_prefilter(results, config.legacy_names)
     findings: list[Finding] = []
     suppressed = 0
     for res in results:
@@ -221,6 +239,119 @@ def _to_findings(path: str, items: list[tuple[int, int, str, str]]) -> list[Find
             Finding(path, line, col, rule, message, _fingerprint(rule, path, text, occurrence))
         )
     return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Scanning allocates millions of acyclic AST nodes: the cycle collector only slows it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@lru_cache(maxsize=8)
+def _needles(legacy_names: frozenset[str]) -> Needles:
+    return Needles(legacy_names)
+
+
+def _is_cold(data: bytes, path: str, legacy_names: frozenset[str]) -> bool:
+    """No needle and valid syntax (checked without building an AST: ``symtable``)."""
+    if _needles(legacy_names).is_hot(data):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            symtable.symtable(importlib.util.decode_source(data), path, "exec")
+    except Exception:  # any doubt: scan it, which reports it exactly
+        return False
+    return True
+
+
+def _rescan(res: _FileResult, legacy_names: frozenset[str]) -> None:
+    full = _scan_file(res.path, legacy_names)
+    res.scan, res.error, res.suppressions, res.cold = (
+        full.scan,
+        full.error,
+        full.suppressions,
+        False,
+    )
+
+
+def _resolve_with_prefilter(results: list[_FileResult], legacy_names: frozenset[str]) -> Resolver:
+    """The resolver over every scan; cold files are scanned when a chain or a needle needs them.
+
+    The first file of a module name wins (as without the pre-filter). A cold
+    module met while resolving is scanned on demand. Then every name a scanned
+    module binds to a banned API (or to a prefix of one, such as ``boto3``; or
+    to a legacy manager) is a needle: cold files spelling one are scanned,
+    until nothing changes. A site reaching a banned API through a local module
+    spells such a name, or the dangerous name itself after a module prefix
+    (``helpers.make_client``), so it is never missed.
+    """
+    first: dict[str, _FileResult] = {}
+    for res in results:
+        module = res.scan.module if res.scan is not None else res.module
+        if module:
+            first.setdefault(module, res)
+    scans = {m: r.scan for m, r in first.items() if r.scan is not None}
+
+    def load(module: str) -> FileScan | None:
+        res = first.get(module)
+        if res is None or not res.cold:
+            return None
+        _rescan(res, legacy_names)
+        if res.scan is not None:
+            scans[module] = res.scan
+        return res.scan
+
+    resolver = Resolver(scans, load)
+    cold = [r for r in results if r.cold]
+    if not cold:
+        return resolver
+    banned = banned_prefixes()
+    dangerous: set[str] = set()  # module.name qualnames that lead to a banned API
+    names: set[str] = set()
+    done: set[tuple[str, str]] = set()
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            known = len(scans)
+            for module, scan in list(scans.items()):
+                for name in scan.bindings:
+                    if (module, name) in done:
+                        continue
+                    target = resolver.qualify(f"{module}.{name}")
+                    if (
+                        target in banned
+                        or target in dangerous
+                        or judge_site(Site("import", "!" + target, 0, 0), [target], legacy_names)
+                    ):
+                        done.add((module, name))
+                        qual = f"{module}.{name}"
+                        dangerous.add(qual)
+                        names.add(name.lower())
+                        changed = True
+            changed = changed or len(scans) != known  # modules loaded on demand
+        promoted = [r for r in cold if r.cold and _spells(r.path, names)]
+        if not promoted:
+            return resolver
+        for res in promoted:
+            _rescan(res, legacy_names)
+            module = res.scan.module if res.scan is not None else res.module
+            if res.scan is not None and first.get(module) is res:
+                scans[module] = res.scan
+
+
+def _spells(path: str, names: set[str]) -> bool:
+    try:
+        return contains_any(Path(path).read_bytes(), names)
+    except OSError:
+        return True
 
 
 def check_source(source: str, module: str = "snippet", filename: str = "<snippet>") -> list[str]:

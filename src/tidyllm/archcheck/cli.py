@@ -27,6 +27,12 @@ PathsArg = Annotated[
     list[Path] | None,
     typer.Argument(help="Files or folders to check (default: the current folder)."),
 ]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", min=0, help="Worker processes (0, the default: one per CPU; 1: none)."
+    ),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="pyproject.toml to read [tool.tidyllm.check] from."),
@@ -62,9 +68,13 @@ def check_command(
         bool,
         typer.Option("--ratchet", help="Drop baseline entries that no longer occur."),
     ] = False,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per CPU).")
-    ] = 1,
+    jobs: JobsOpt = 0,
+    no_prefilter: Annotated[
+        bool,
+        typer.Option(
+            "--no-prefilter", hidden=True, help="Scan every file (benchmarks: same findings)."
+        ),
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
@@ -74,7 +84,7 @@ def check_command(
         raise _fail_usage(f"--format must be one of {', '.join(FORMATS)}")
     try:
         config = _config(config_path)
-        result = check(paths or [Path(".")], config, jobs=jobs)
+        result = check(paths or [Path(".")], config, jobs=jobs, prefilter=not no_prefilter)
         baseline_path = baseline or config.baseline
         findings = result.findings
         notes: list[str] = []
@@ -117,6 +127,7 @@ def migrate_command(
     diff: Annotated[bool, typer.Option("--diff", help="Show the changes, write nothing.")] = False,
     write: Annotated[bool, typer.Option("--write", help="Rewrite the files in place.")] = False,
     config_path: ConfigOpt = None,
+    jobs: JobsOpt = 0,
 ) -> None:
     """Rewrite legacy client construction to use the UnifiedSessionManager."""
     if diff == write:
@@ -125,7 +136,7 @@ def migrate_command(
         config = _config(config_path)
         from tidyllm.archcheck.migrate import migrate  # LibCST: ~0.35 s, only for this command
 
-        result = migrate(paths or [Path(".")], write=write, config=config)
+        result = migrate(paths or [Path(".")], write=write, config=config, jobs=jobs)
     except CheckConfigError as exc:
         raise _fail_usage(str(exc)) from exc
     for change in result.changes:

@@ -1,25 +1,39 @@
 """``migrate()``: run the codemod over files, as a diff or in place.
 
-Nothing is written unless the rewritten module still parses and compiles;
-files are replaced atomically with their permissions kept (scripts stay
-executable). A file that does not parse is reported and left untouched.
+The check pass decides which files the codemod sees: only files with a
+finding (after allow-lists and suppressions) are parsed with LibCST, and in
+each only the statements that need it (:mod:`tidyllm.archcheck.slicing`);
+files run in worker processes (``jobs``, 0 = one per CPU).
+
+Nothing is written unless the rewritten module still parses and compiles
+(for a file in Python 3.12+ syntax that this interpreter cannot compile,
+"parses with LibCST's 3.13 grammar"); files are replaced atomically with
+their permissions kept (scripts stay executable). A file that does not parse
+is reported and left untouched.
 """
 
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import shutil
 import tempfile
+import tokenize
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
-from tidyllm.archcheck.checker import iter_python_files
+from tidyllm.archcheck import _libcst_speed, codemod
+from tidyllm.archcheck.checker import _display, check, iter_python_files
 from tidyllm.archcheck.codemod import rewrite_source
 from tidyllm.archcheck.config import CheckConfig
 from tidyllm.archcheck.resolver import module_name
+from tidyllm.archcheck.slicing import rewrite_reduced
+
+_libcst_speed.apply()
 
 
 @dataclass(slots=True)
@@ -55,8 +69,66 @@ class MigrateResult:
         return [c for c in self.changes if c.error]
 
 
-def migrate_file(path: Path, write: bool, config: CheckConfig | None = None) -> FileChange:
-    """Rewrite one file; write it only if ``write`` and the result compiles."""
+def _rewrite(
+    original: bytes, legacy: frozenset[str], keep_lines: list[int] | None
+) -> tuple[bytes, int, int]:
+    """The codemod on the statements that need it (whole module when slicing does not apply)."""
+    module_findings = getattr(codemod, "source_findings", None)
+    findings = module_findings(original, legacy) if module_findings is not None else None
+    if keep_lines is not None:
+        try:
+            text = original.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            keep = [*keep_lines, *(f[0] for f in findings or ())]
+
+            def run(small: str, line_map: dict[int, int]) -> tuple[str, int, int]:
+                kwargs = {}
+                if findings is not None:
+                    kwargs["findings"] = [
+                        (line_map[line], *rest) for line, *rest in findings if line in line_map
+                    ]
+                out, rewrites, todos = rewrite_source(small.encode("utf-8"), legacy, **kwargs)
+                return out.decode("utf-8"), rewrites, todos
+
+            sliced = rewrite_reduced(text, keep, legacy, run)
+            if sliced is not None:
+                return sliced[0].encode("utf-8"), sliced[1], sliced[2]
+    if findings is not None:
+        return rewrite_source(original, legacy, findings=findings)
+    return rewrite_source(original, legacy)
+
+
+def _compiles(new: bytes, original: bytes, path: Path) -> str | None:
+    """None if ``new`` is valid Python; else why not."""
+    try:
+        compile(new, str(path), "exec", dont_inherit=True)
+        return None
+    except (SyntaxError, ValueError) as exc:
+        error = str(exc)
+    try:  # newer syntax than this interpreter's: LibCST's grammar is the judge
+        compile(original, str(path), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        try:
+            cst.parse_module(new)
+            return None
+        except (cst.ParserSyntaxError, ValueError) as exc:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return error
+
+
+def migrate_file(
+    path: Path,
+    write: bool,
+    config: CheckConfig | None = None,
+    keep_lines: list[int] | None = None,
+) -> FileChange:
+    """Rewrite one file; write it only if ``write`` and the result compiles.
+
+    ``keep_lines`` (the lines of its findings) lets the codemod skip the
+    definitions that hold none; None runs it over the whole module.
+    """
     config = config or CheckConfig()
     change = FileChange(path=path.as_posix())
     module, _ = module_name(path)
@@ -64,7 +136,7 @@ def migrate_file(path: Path, write: bool, config: CheckConfig | None = None) -> 
         return change  # the session manager itself is left alone
     try:
         original = path.read_bytes()
-        new, change.rewrites, change.todos = rewrite_source(original, config.legacy_names)
+        new, change.rewrites, change.todos = _rewrite(original, config.legacy_names, keep_lines)
     except OSError as exc:
         change.error = f"cannot read: {exc.strerror or exc}"
         return change
@@ -75,12 +147,11 @@ def migrate_file(path: Path, write: bool, config: CheckConfig | None = None) -> 
         return change
     if new == original:
         return change
-    try:
-        compile(new, str(path), "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:  # a codemod bug: never write broken code
-        change.error = f"rewrite would not compile ({exc}); file left unchanged"
+    problem = _compiles(new, original, path)
+    if problem is not None:  # a codemod bug: never write broken code
+        change.error = f"rewrite would not compile ({problem}); file left unchanged"
         return change
-    encoding = cst.parse_module(original).encoding
+    encoding = _encoding(original)
     before = original.decode(encoding).splitlines(keepends=True)
     after = new.decode(encoding).splitlines(keepends=True)
     change.diff = "".join(
@@ -91,14 +162,45 @@ def migrate_file(path: Path, write: bool, config: CheckConfig | None = None) -> 
     return change
 
 
+def _encoding(data: bytes) -> str:
+    """The source encoding as LibCST reports it (a BOM stays in the text), without parsing."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return "utf-8" if encoding == "utf-8-sig" else encoding
+
+
+def _migrate_one(args: tuple[Path, bool, CheckConfig, list[int]]) -> FileChange:
+    return migrate_file(*args)
+
+
 def migrate(
-    paths: list[Path], write: bool = False, config: CheckConfig | None = None
+    paths: list[Path],
+    write: bool = False,
+    config: CheckConfig | None = None,
+    jobs: int = 0,
 ) -> MigrateResult:
-    """Run the codemod over every Python file under ``paths`` (diff only unless ``write``)."""
+    """Run the codemod over the files ``check`` reports under ``paths`` (diff unless ``write``).
+
+    ``jobs`` worker processes (0: one per CPU) run both the check and the
+    rewrites. A file without findings is neither parsed by LibCST nor listed.
+    """
     config = config or CheckConfig()
+    found = check(paths, config, jobs=jobs)
+    lines: dict[str, list[int]] = {}
+    for finding in found.findings:
+        lines.setdefault(finding.path, []).append(finding.line)
+    work = [
+        (path, write, config, lines[_display(path)])
+        for path in iter_python_files(paths, config)
+        if _display(path) in lines
+    ]
+    if jobs == 0:
+        jobs = os.cpu_count() or 1
     result = MigrateResult()
-    for path in iter_python_files(paths, config):
-        result.changes.append(migrate_file(path, write, config))
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            result.changes.extend(pool.map(_migrate_one, work, chunksize=1))
+    else:
+        result.changes.extend(_migrate_one(item) for item in work)
     return result
 
 

@@ -8,6 +8,7 @@ module: if ``app.aws`` re-exports ``boto3.client`` as ``client``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tidyllm.archcheck.scanner import FileScan
@@ -32,11 +33,24 @@ def module_name(path: Path) -> tuple[str, bool]:
 
 
 class Resolver:
-    """Resolves chains against every scanned module's bindings."""
+    """Resolves chains against every scanned module's bindings.
 
-    def __init__(self, scans: dict[str, FileScan]) -> None:
+    ``load`` scans a module on demand (a file the pre-filter skipped) when a
+    chain passes through it; it returns None for a module that is not ours.
+    """
+
+    def __init__(
+        self,
+        scans: dict[str, FileScan],
+        load: Callable[[str], FileScan | None] | None = None,
+    ) -> None:
         self._scans = scans
+        self._load = load
         self._cache: dict[tuple[str, str], str | None] = {}
+
+    def qualify(self, qualname: str) -> str:
+        """A fully qualified name followed through every re-export we know of."""
+        return self._through_index(qualname)
 
     def resolve(self, scan: FileScan, chain: str) -> list[str]:
         """Fully qualified candidates for ``chain`` seen from ``scan`` (empty if unknown)."""
@@ -82,6 +96,8 @@ class Resolver:
         for cut in range(len(parts) - 1, 0, -1):
             module = ".".join(parts[:cut])
             scan = self._scans.get(module)
+            if scan is None and self._load is not None:
+                scan = self._load(module)
             if scan is None:
                 continue
             name = parts[cut]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tidyllm.archcheck import rules
 
@@ -66,7 +67,54 @@ def _is_placeholder(value: str, name: str | None = None) -> bool:
     return bool(_STRING_ENV_NAME.match(value)) or rules.is_fake_secret(value, name)
 
 
-class Scanner(ast.NodeVisitor):
+# Children that never hold anything a rule looks at (``ctx=Load()``, operators).
+_SKIP_TYPES = (ast.expr_context, ast.operator, ast.boolop, ast.cmpop, ast.unaryop)
+
+
+class _FastVisitor(ast.NodeVisitor):
+    """``ast.NodeVisitor`` with the same depth-first order, ~2x faster.
+
+    The handler of each node class is looked up once, and the fields of each
+    class once, leaving out ``ctx`` and operator children (leaves no rule
+    reads). Override ``visit_X`` methods exactly as with ``ast.NodeVisitor``.
+    """
+
+    _handlers: ClassVar[dict[type, str]]
+    _child_fields: ClassVar[dict[type, tuple[str, ...]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}
+
+    def visit(self, node: ast.AST) -> None:
+        cls = type(node)
+        name = self._handlers.get(cls)
+        if name is None:
+            name = "visit_" + cls.__name__
+            if not hasattr(self, name):
+                name = "generic_visit"
+            self._handlers[cls] = name
+        getattr(self, name)(node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        cls = type(node)
+        fields = _FastVisitor._child_fields.get(cls)
+        if fields is None:
+            fields = tuple(f for f in cls._fields if f != "ctx" and f != "op")
+            _FastVisitor._child_fields[cls] = fields
+        for field_name in fields:
+            value = getattr(node, field_name, None)
+            if value is None:
+                continue
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _SKIP_TYPES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _SKIP_TYPES):
+                self.visit(value)
+
+
+class Scanner(_FastVisitor):
     """The single pass. ``legacy_names`` comes from configuration."""
 
     def __init__(self, module: str, is_package: bool, legacy_names: frozenset[str]) -> None:
@@ -401,7 +449,12 @@ def scan_source(
     legacy_names: frozenset[str] = rules.LEGACY_NAMES,
 ) -> FileScan:
     """Parse ``source`` and run the single pass. Raises SyntaxError/ValueError on bad input."""
-    tree = ast.parse(source, filename=filename)
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as exc:  # maybe newer than this interpreter: LibCST's grammar decides
+        from tidyllm.archcheck.newsyntax import parse_newer
+
+        tree = parse_newer(source, filename, exc)
     scanner = Scanner(module, is_package, legacy_names)
     scanner.visit(tree)
     return scanner.scan
