@@ -71,7 +71,10 @@ def test_every_rule_table_feeds_the_prefilter() -> None:
     assert prefilter.unknown_tables() == []
     needles = prefilter.Needles(frozenset({"OldBucketHelper"}))
     assert needles.enabled
-    assert {"boto3", "psycopg2", "mlflow", "importlib", "oldbuckethelper"} <= set(needles.words)
+    assert {"importlib", "__import__", "oldbuckethelper"} <= set(needles.words)
+    for module in ("boto3", "psycopg2", "mlflow", "openai", "sqlalchemy"):
+        assert needles.imports.search(f"import {module}")
+        assert needles.imports.search(f"from {module}.x import y")
 
 
 @pytest.mark.parametrize(
@@ -79,6 +82,9 @@ def test_every_rule_table_feeds_the_prefilter() -> None:
     [
         ("x = 1\n", False),
         ("import boto3\n", True),
+        ("import json, boto3 as b\n", True),
+        ("# this module no longer uses boto3\n", False),  # naming it is not importing it
+        ("import os\nm = __import__('bo' + 'to3')\n", True),
         ("key = 'AKIA' + 'X'\n", True),  # needles are case-insensitive supersets
         ("s = '\\x73\\x33://bucket'\n", True),  # escapes: string values are not the text
         ("URL = 's3://bucket/key'\n", True),

@@ -1,7 +1,8 @@
 """A text pre-filter: which files cannot produce a finding, derived from the rule tables.
 
-A finding needs text: a call into a banned module spells the module's root
-(``boto3``, ``psycopg2``, ``importlib`` for a dynamic import), a credential
+A finding needs text: a call into a banned module imports it (``import
+boto3``, ``from psycopg2 import connect``; ``importlib``/``__import__`` for a
+dynamic import; a backslash continuation makes the file hot), a credential
 read spells the credential's name, a secret or an ``s3://`` URL spells what
 the regexes in :mod:`tidyllm.archcheck.rules` match, a legacy manager spells
 its name, a suppression spells ``tidyllm:``. The needles are computed from
@@ -200,19 +201,29 @@ class Needles:
     def __init__(self, legacy_names: frozenset[str]) -> None:
         self.enabled = not unknown_tables()
         words: set[str] = {SUPPRESSION_NEEDLE}
+        roots: set[str] = set()
         conjunctions: list[list[set[str]]] = []
         for name, kind in _TABLES.items():
             table = getattr(rules, name, None)
             if table is None or kind == "none":
                 continue
             if kind == "roots":
-                words |= _roots(table)
+                roots |= _roots(table)
             elif kind == "names":
                 words |= {str(n).rpartition(".")[2].lower() for n in table}
             elif kind == "regex":
                 conjunctions.append(regex_needles(table))
         words |= {n.lower() for n in legacy_names}
+        # A module is reached by importing it: `import x`, `import a, x.y as z`,
+        # `from x... import`; builtins and dynamic imports (`__import__`,
+        # `importlib`) are plain words. A comment or docstring that merely names
+        # boto3 does not make a file hot.
+        modules = sorted(r for r in roots if not r.startswith("__"))
+        words |= {r for r in roots if r.startswith("__")} | {"importlib"} & roots
         self.words = tuple(sorted(words))
+        self.imports = re.compile(
+            r"\b(?:import|from)\b[^\n;#]*?\b(?:" + "|".join(map(re.escape, modules)) + r")\b"
+        )
         self.conjunctions = conjunctions
 
     def is_hot(self, data: bytes) -> bool:
@@ -222,7 +233,7 @@ class Needles:
         text = lowered(data)
         if text is None:
             return True
-        if any(w in text for w in self.words):
+        if any(w in text for w in self.words) or self.imports.search(text):
             return True
         return any(
             all(any(s in text for s in group) for group in conj) for conj in self.conjunctions
