@@ -138,11 +138,13 @@ def test_identifier_and_date_rules():
                 (0.0, " "),
                 (20.0, "l"),
                 (20.0, "e"),
-                (12.0, "x"),
+                *[(12.0, "x")] * 20,  # the body text
             ]
         )
         == "Tit le"
     )
+    # a page set in one size has no title: its first line is body text
+    assert largest_font_text([(10.0, c) for c in "The Federal Reserve selected"]) is None
 
 
 def test_never_raises_on_odd_documents():

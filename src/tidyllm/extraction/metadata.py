@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import mmap
 import re
+from collections import Counter
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -299,10 +300,21 @@ def layout_title(path: Path) -> str | None:
     return largest_font_text(glyphs)
 
 
+_TITLE_OVER_BODY = 1.15  # a title is set at least this much larger than the body text
+
+
 def largest_font_text(glyphs: list[tuple[float, str]]) -> str | None:
     """The first run of the largest size that holds a word (a drop cap or a logo letter
-    does not count); spaces and line breaks (size 0 or any size) join its lines."""
-    sizes = sorted({size for size, char in glyphs if size > 0 and not char.isspace()}, reverse=True)
+    does not count); spaces and line breaks (size 0 or any size) join its lines.
+
+    Only a size clearly above the body text's (the size most glyphs have) is a title: on
+    a page set in one size, the first line is body text, not a title.
+    """
+    counts = Counter(round(size, 1) for size, char in glyphs if size > 0 and not char.isspace())
+    if not counts:
+        return None
+    body = counts.most_common(1)[0][0]
+    sizes = sorted((s for s in counts if s >= _TITLE_OVER_BODY * body), reverse=True)
     for size in sizes[:8]:
         text = _first_run(glyphs, size)
         if sum(ch.isalpha() for ch in text) >= _MIN_TITLE_LETTERS:
