@@ -168,6 +168,13 @@ def _encoding(data: bytes) -> str:
     return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _migrate_one(args: tuple[Path, bool, CheckConfig, list[int]]) -> FileChange:
     return migrate_file(*args)
 
@@ -197,8 +204,15 @@ def migrate(
         jobs = os.cpu_count() or 1
     result = MigrateResult()
     if jobs > 1 and len(work) > 1:
+        # Largest files first, so no worker is left with a big one at the end.
+        order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
+        done: dict[int, FileChange] = {}
         with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-            result.changes.extend(pool.map(_migrate_one, work, chunksize=1))
+            for index, change in zip(
+                order, pool.map(_migrate_one, [work[i] for i in order], chunksize=1), strict=True
+            ):
+                done[index] = change
+        result.changes.extend(done[i] for i in range(len(work)))
     else:
         result.changes.extend(_migrate_one(item) for item in work)
     return result
