@@ -99,29 +99,8 @@ FORMATS = {
 
 
 def _entry_fields(entry: CatalogEntry) -> dict[str, Any]:
-    m = entry.metadata
-    return {
-        "id": entry.id,
-        "domain": entry.domain,
-        "source_uri": entry.source_uri,
-        "mime": entry.mime,
-        "pages": entry.pages,
-        "indexed_at": entry.indexed_at,
-        "title": m.title,
-        "authors": list(m.authors),
-        "year": m.year,
-        "date": m.date,
-        "doi": m.doi,
-        "arxiv_id": m.arxiv_id,
-        "isbn": m.isbn,
-        "url": m.url,
-        "abstract": m.abstract,
-        "tags": list(m.tags),
-        "notes": m.notes,
-        "fields": dict(m.fields),
-        "collections": list(entry.collections),
-        "provenance": dict(m.provenance),
-    }
+    """The entry's fields as the library's JSON has them (layers and names come apart)."""
+    return {k: v for k, v in entry.as_json().items() if k not in ("layers", "names")}
 
 
 def _in_domain(sm: Any, name: str, document_id: int, actor: Actor, need: Role = "viewer") -> None:
