@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["health"])
+#: Checks of the settings rather than of a service: ``doctor`` and the dashboard show them,
+#: but a rule to a missing domain must not take a serving process out of rotation.
+NOT_READINESS = frozenset({"upload routing"})
 
 
 @router.get("/healthz", summary="Liveness: the server process answers")
@@ -20,7 +23,11 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="Readiness: the session manager's health checks")
 async def readyz(request: Request) -> JSONResponse:
-    results = await run_in_threadpool(request.app.state.sm.health)
+    results = [
+        r
+        for r in await run_in_threadpool(request.app.state.sm.health)
+        if r.service not in NOT_READINESS
+    ]
     services = {
         r.service: "ok" if r.ok else ("not configured" if not r.configured else "down")
         for r in results
