@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -142,3 +143,21 @@ def index_pages(sm, domain: str, pages: Sequence[str]) -> None:
         content_hash=domain,
         title=f"{domain} report",
     )
+
+
+def events_of(response: httpx.Response) -> list[tuple[str, dict]]:
+    """The (event, data) pairs of a ``text/event-stream`` body, read as it arrives."""
+    events, name, data = [], None, []
+    for line in response.iter_lines():
+        if line == "":
+            if name is not None:
+                events.append((name, json.loads("\n".join(data))))
+            name, data = None, []
+        elif line.startswith(":"):
+            continue  # a keep-alive comment
+        elif line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data.append(line.removeprefix("data: "))
+    assert name is None and not data, "the stream ended inside an event"
+    return events

@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from server_helpers import Server, error_of, index_pages
+from server_helpers import Server, error_of, events_of, index_pages
 
 from tidyllm.access import add_grant, add_user, create_token
 from tidyllm.knowledge import create_domain
@@ -32,24 +32,6 @@ def tokens(server_sm) -> dict[str, str]:
     add_grant(server_sm, "granted", user="vic")
     add_grant(server_sm, "empty", user="vic")
     return out
-
-
-def events_of(response: httpx.Response) -> list[tuple[str, dict]]:
-    """The (event, data) pairs of a ``text/event-stream`` body, read as it arrives."""
-    events, name, data = [], None, []
-    for line in response.iter_lines():
-        if line == "":
-            if name is not None:
-                events.append((name, json.loads("\n".join(data))))
-            name, data = None, []
-        elif line.startswith(":"):
-            continue  # a keep-alive comment
-        elif line.startswith("event: "):
-            name = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            data.append(line.removeprefix("data: "))
-    assert name is None and not data, "the stream ended inside an event"
-    return events
 
 
 def stream(http: httpx.Client, domain: str, body: dict, **params: str) -> tuple:

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from server_helpers import Server, error_of, index_pages, serving, session_manager
+from server_helpers import (
+    Server,
+    error_of,
+    events_of,
+    index_pages,
+    serving,
+    session_manager,
+)
 
 from openai_doubles import RecordedAnswerEndpoint
 from tidyllm.access import add_grant, add_user, create_token
@@ -61,21 +68,6 @@ def tokens(server: Server) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def healthy(llm: RecordedAnswerEndpoint) -> None:
     llm.fault = None
-
-
-def events_of(response: httpx.Response) -> list[tuple[str, dict]]:
-    """The (event, data) pairs of a ``text/event-stream`` body, read as it arrives."""
-    events, name, data = [], None, []
-    for line in response.iter_lines():
-        if line == "":
-            if name is not None:
-                events.append((name, json.loads("\n".join(data))))
-            name, data = None, []
-        elif line.startswith("event: "):
-            name = line.removeprefix("event: ")
-        elif line.startswith("data: "):
-            data.append(line.removeprefix("data: "))
-    return events
 
 
 def streamed(http: httpx.Client, path: str, body: dict) -> list[tuple[str, dict]]:
