@@ -26,24 +26,30 @@ reports is left without either a rewrite or a TODO.
 Arguments of rewritten calls (regions, endpoints, DSNs, credentials) are
 dropped because the session manager takes them from settings; the TODO names
 the dropped keywords (never their values, which may be secrets). The import
-``from tidyllm import UnifiedSessionManager`` is added once by LibCST's
-``AddImportsVisitor``, after any docstring, shebang, encoding line and
-``__future__`` imports, and never twice. Imports the rewrites left unused are
-removed, in functions too (unless they carry a comment).
+``from tidyllm import UnifiedSessionManager`` is added once, at the end of
+the first block of imports (after any docstring, shebang, encoding line and
+``__future__`` imports), and never twice. Imports the rewrites left unused are
+removed, in functions too (unless they carry a comment, or their name is
+still mentioned in code or a string). Both are done inside the one pass:
+LibCST's ``AddImportsVisitor``/``RemoveImportsVisitor`` cost three more
+passes and a second scope analysis, which was half of ``migrate``'s time.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import TypeVar
 
 import libcst as cst
 import libcst.helpers
 import libcst.matchers as m
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider, QualifiedNameProvider
 
 from tidyllm.archcheck import rules
+from tidyllm.archcheck.slicing import without_comments
 
 USM = "UnifiedSessionManager"
 TODO_PREFIX = "# TODO(tidyllm): "
@@ -97,7 +103,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
     """Rewrites one module; collects TODOs per statement and adds the import once."""
 
     DESCRIPTION = "Route service connections through tidyllm's UnifiedSessionManager."
-    METADATA_DEPENDENCIES = (QualifiedNameProvider, ParentNodeProvider, PositionProvider)
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, PositionProvider)
 
     def __init__(
         self,
@@ -121,9 +127,12 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         self._inplace_import = False
         self._rewritten: set[str] = set()
         self._legacy_locals: set[str] = set()
+        self._imports: list[list[cst.SimpleStatementLine]] = [[]]  # per module/function
+        self._path: list[cst.CSTNode] = []  # the original nodes from the module down
 
     # --- statement stack for TODO comments -------------------------------
     def on_visit(self, node: cst.CSTNode) -> bool:
+        self._path.append(node)
         if isinstance(node, cst.SimpleStatementLine | cst.BaseCompoundStatement):
             self._statements.append(self._carried)
             self._carried = []
@@ -146,7 +155,13 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                 notes = []
             if notes and isinstance(result, cst.SimpleStatementLine | cst.BaseCompoundStatement):
                 result = self._with_todos(result, notes)
+            self._note_imports(result)
+        self._path.pop()
         return result
+
+    def _parent(self) -> cst.CSTNode | None:
+        """The parent of the node being left (a stack: LibCST's provider costs a pass)."""
+        return self._path[-2] if len(self._path) > 1 else None
 
     def _with_todos(self, stmt: cst.CSTNode, notes: list[str]) -> cst.CSTNode:
         existing = {
@@ -224,7 +239,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
                 )
             return _usm_call("get_mlflow_client")
         if names & _PG_CONNECT:
-            parent = self.get_metadata(ParentNodeProvider, original_node, None)
+            parent = self._parent()
             if isinstance(parent, cst.WithItem) and parent.item is original_node:
                 self._use_usm(names)
                 self._handle("TL201")
@@ -325,7 +340,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom, asname: str | None
     ) -> cst.ImportFrom | cst.RemovalSentinel:
         """Turn the statement into ``from tidyllm import UnifiedSessionManager`` -- once."""
-        top_level = self._at_module_scope(original_node)
+        top_level = self._at_module_scope()
         if top_level and asname is None:
             if self._usm_at_top:
                 return cst.RemoveFromParent()  # never a second copy of the import
@@ -373,14 +388,11 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             return updated_node.with_changes(names=[*keep[:-1], last])
         return self._usm_import_in_place(original_node, updated_node, asname)
 
-    def _at_module_scope(self, node: cst.CSTNode) -> bool:
-        """True when ``node`` binds at module level (maybe inside try/if/with, not def/class)."""
-        current: cst.CSTNode | None = node
-        while current is not None and not isinstance(current, cst.Module):
-            if isinstance(current, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-                return False
-            current = self.get_metadata(ParentNodeProvider, current, None)
-        return True
+    def _at_module_scope(self) -> bool:
+        """True when the node being left binds at module level (maybe in try/if, not def/class)."""
+        return not any(
+            isinstance(n, cst.FunctionDef | cst.ClassDef | cst.Lambda) for n in self._path
+        )
 
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if (
@@ -388,7 +400,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             and original_node.value not in self._legacy_locals
         ):
             return updated_node
-        parent = self.get_metadata(ParentNodeProvider, original_node, None)
+        parent = self._parent()
         if isinstance(parent, cst.ImportAlias | cst.FunctionDef | cst.ClassDef):
             return updated_node
         if isinstance(parent, cst.Attribute) and parent.attr is original_node:
@@ -406,7 +418,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         if original_node.attr.value in self._legacy and self._is_legacy_ref(
             original_node, original_node.attr.value
         ):
-            parent = self.get_metadata(ParentNodeProvider, original_node, None)
+            parent = self._parent()
             if isinstance(parent, cst.ImportFrom | cst.Import | cst.ImportAlias):
                 return updated_node
             self._use_usm()
@@ -418,64 +430,6 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             return cst.Name(USM)
         return updated_node
 
-    # --- imports in functions -----------------------------------------------
-    def leave_IndentedBlock(
-        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
-    ) -> cst.IndentedBlock:
-        """Drop a block's own imports that only served rewritten calls, and the blank line after.
-
-        (RemoveImportsVisitor would drop them too, but leave the blank line that
-        separated them from the code as the block's first line.)
-        """
-        if not self._rewritten:
-            return updated_node
-        body = list(updated_node.body)
-        keep: list[cst.BaseStatement] = []
-        dropped_first = False
-        for index, stmt in enumerate(body):
-            if self._served_only_rewrites(stmt, body[:index] + body[index + 1 :]):
-                dropped_first = dropped_first or not keep
-                continue
-            if (
-                dropped_first
-                and not keep
-                and isinstance(stmt, cst.SimpleStatementLine | cst.BaseCompoundStatement)
-            ):
-                lines = list(stmt.leading_lines)
-                while lines and lines[0].comment is None:
-                    lines.pop(0)
-                stmt = stmt.with_changes(leading_lines=lines)
-            keep.append(stmt)
-        if len(keep) == len(body) or not keep:
-            return updated_node
-        return updated_node.with_changes(body=keep)
-
-    def _served_only_rewrites(self, stmt: cst.BaseStatement, others: list) -> bool:
-        if not isinstance(stmt, cst.SimpleStatementLine) or _has_comment(stmt):
-            return False
-        if len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Import | cst.ImportFrom):
-            return False
-        node = stmt.body[0]
-        locals_: list[str] = []
-        if isinstance(node, cst.Import):
-            roots = {name.split(".")[0] for name in self._rewritten}
-            for alias in node.names:
-                dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
-                if dotted.split(".")[0] not in roots:
-                    return False
-                locals_.append(_asname(alias) or dotted.split(".")[0])
-        else:
-            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-                return False
-            module = cst.helpers.get_full_name_for_node(node.module) or ""
-            for alias in node.names:
-                obj = cst.helpers.get_full_name_for_node(alias.name) or ""
-                if f"{module}.{obj}" not in self._rewritten:
-                    return False
-                locals_.append(_asname(alias) or obj)
-        rest = "".join(cst.Module(body=[]).code_for_node(o) for o in others)
-        return not any(re.search(rf"\b{re.escape(name)}\b", rest) for name in locals_)
-
     # --- module -------------------------------------------------------------
     def transform_module_impl(self, tree: cst.Module) -> cst.Module:
         self._usm_at_top = any(
@@ -484,52 +438,205 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             if isinstance(stmt, cst.SimpleStatementLine)
             for small in stmt.body
         )
-        result = super().transform_module_impl(tree)
+        return super().transform_module_impl(tree)
+
+    # --- imports: the one we add, the ones made unused --------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self._imports.append([])
+        return True
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        return self._drop_unused(updated_node, self._imports.pop())
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        module = updated_node
         if self._needs_import and not self._inplace_import:
-            AddImportsVisitor.add_needed_import(self.context, "tidyllm", USM)
-        if self._rewritten:
-            self._schedule_unused_removals(tree)
-        return result
+            module = _with_usm_import(module)
+        return self._drop_unused(module, self._imports.pop())
 
-    def _schedule_unused_removals(self, tree: cst.Module) -> None:
-        """Drop imports (module level or in functions) that only served the rewritten calls."""
-        roots = {name.split(".")[0] for name in self._rewritten}
-        collector = _ImportStatements()
-        tree.visit(collector)
-        for stmt in collector.statements:
+    def _note_imports(self, stmt: cst.CSTNode) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            isinstance(small, cst.Import | cst.ImportFrom) for small in stmt.body
+        ):
+            self._imports[-1].append(stmt)
+
+    def _drop_unused(self, scope: _Scope, statements: list[cst.SimpleStatementLine]) -> _Scope:
+        """``scope`` without the imports only rewritten code used (kept if they carry a comment).
+
+        "Used" is judged on the scope's final text (:class:`_Uses`).
+        """
+        if not self._rewritten or not statements:
+            return scope
+        edits: dict[int, cst.SimpleStatementLine | None] = {}
+        uses: _Uses | None = None
+        bound: _Uses | None = None  # names in import statements bind, never use
+        for stmt in statements:
             if _has_comment(stmt):
-                continue  # removing it would lose a comment: leave it to the linter
-            for small in stmt.body:
-                if isinstance(small, cst.Import):
-                    for alias in small.names:
-                        dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
-                        if dotted.split(".")[0] in roots:
-                            asname = _asname(alias)
-                            RemoveImportsVisitor.remove_unused_import(
-                                self.context, dotted, asname=asname
-                            )
-                elif isinstance(small, cst.ImportFrom) and small.module is not None:
-                    if small.relative or isinstance(small.names, cst.ImportStar):
-                        continue
-                    module = cst.helpers.get_full_name_for_node(small.module) or ""
-                    for alias in small.names:
-                        obj = cst.helpers.get_full_name_for_node(alias.name) or ""
-                        if f"{module}.{obj}" in self._rewritten:
-                            RemoveImportsVisitor.remove_unused_import(
-                                self.context, module, obj, _asname(alias)
-                            )
+                continue
+            dropped = {id(alias): name for alias, name in self._rewritten_aliases(stmt) if name}
+            if not dropped:
+                continue
+            uses = uses or _Uses(_code(scope))
+            bound = bound or _Uses("".join(_code(s) for s in statements))
+            dropped = {k: n for k, n in dropped.items() if uses.count(n) <= bound.count(n)}
+            if dropped:
+                edits[id(stmt)] = _without_aliases(stmt, dropped)
+        if not edits:
+            return scope
+        return scope.visit(_DropStatements(edits))  # type: ignore[return-value]
+
+    def _rewritten_aliases(
+        self, stmt: cst.SimpleStatementLine
+    ) -> list[tuple[cst.ImportAlias, str | None]]:
+        """(alias, local name) for each alias that imports something a rewrite replaced."""
+        roots = {name.split(".")[0] for name in self._rewritten}
+        out: list[tuple[cst.ImportAlias, str | None]] = []
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
+                    if dotted.split(".")[0] in roots:
+                        out.append((alias, _asname(alias) or dotted.split(".")[0]))
+            elif (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and not small.relative
+                and not isinstance(small.names, cst.ImportStar)
+            ):
+                module = cst.helpers.get_full_name_for_node(small.module) or ""
+                for alias in small.names:
+                    obj = cst.helpers.get_full_name_for_node(alias.name) or ""
+                    if f"{module}.{obj}" in self._rewritten:
+                        out.append((alias, _asname(alias) or obj))
+        return out
 
 
-class _ImportStatements(cst.CSTVisitor):
-    """Every simple statement line holding an import, at any depth."""
+_Scope = TypeVar("_Scope", cst.Module, cst.FunctionDef)
 
-    def __init__(self) -> None:
-        self.statements: list[cst.SimpleStatementLine] = []
+
+class _Uses:
+    """How often each name occurs in a piece of code, comments aside (strings count).
+
+    Cruder than scope analysis, on purpose: a name in a string (``__all__``,
+    an annotation) or an attribute keeps its import, since a doubt keeps it;
+    and the same rule on a reduced module (:mod:`tidyllm.archcheck.slicing`
+    stubs mention these words) gives the same answer.
+    """
+
+    def __init__(self, code: str) -> None:
+        self._text = without_comments(code)
+
+    def count(self, name: str) -> int:
+        """Whole-word occurrences of ``name``."""
+        return len(re.findall(rf"\b{re.escape(name)}\b", self._text))
+
+
+def _code(node: cst.CSTNode) -> str:
+    if isinstance(node, cst.Module):
+        return node.code
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _without_aliases(
+    stmt: cst.SimpleStatementLine, dropped: dict[int, str]
+) -> cst.SimpleStatementLine | None:
+    """The statement minus the dropped aliases; None when nothing is left of it."""
+    body = []
+    for small in stmt.body:
+        if isinstance(small, cst.Import | cst.ImportFrom) and not isinstance(
+            small.names, cst.ImportStar
+        ):
+            names = [a for a in small.names if id(a) not in dropped]
+            if not names:
+                continue
+            if len(names) < len(small.names):
+                last = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                small = small.with_changes(names=[*names[:-1], last])
+        body.append(small)
+    if not body:
+        return None
+    last_small = body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+    return stmt.with_changes(body=[*body[:-1], last_small])
+
+
+class _DropStatements(cst.CSTTransformer):
+    """Apply import edits found by identity; a block never becomes empty.
+
+    Like the imports it replaces, a removed first statement of a block takes
+    the blank lines after it along (they separated imports from code).
+    """
+
+    def __init__(self, edits: dict[int, cst.SimpleStatementLine | None]) -> None:
+        super().__init__()
+        self._edits = edits
 
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
-        if any(isinstance(small, cst.Import | cst.ImportFrom) for small in node.body):
-            self.statements.append(node)
         return False
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
+        if id(original_node) not in self._edits:
+            return updated_node
+        replacement = self._edits[id(original_node)]
+        return cst.RemoveFromParent() if replacement is None else replacement
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        if not updated_node.body:
+            return original_node
+        first = original_node.body[0]
+        if self._edits.get(id(first), first) is not None:
+            return updated_node
+        head = updated_node.body[0]
+        lines = list(head.leading_lines)
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        return updated_node.with_changes(
+            body=[head.with_changes(leading_lines=lines), *updated_node.body[1:]]
+        )
+
+
+def _with_usm_import(module: cst.Module) -> cst.Module:
+    """``from tidyllm import UnifiedSessionManager`` placed as LibCST's AddImportsVisitor would.
+
+    At the end of the module's first block of imports (after a docstring),
+    merged into a ``from tidyllm import ...`` there, never twice. Done here
+    because the visitor's extra passes (gather, transform) cost as much as
+    the whole codemod.
+    """
+    body = list(module.body)
+    start = 1 if body and m.matches(body[0], _DOCSTRING) else 0
+    end = start
+    while end < len(body) and m.matches(body[end], _IMPORT_LINE):
+        end += 1
+    for index in range(start, end):
+        small = body[index].body[0]  # type: ignore[attr-defined]
+        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
+            continue
+        if cst.helpers.get_full_name_for_node(small.module) != "tidyllm":
+            continue
+        if isinstance(small.names, cst.ImportStar) or _imports_usm_from_tidyllm(small):
+            return module
+        merged = small.with_changes(names=[cst.ImportAlias(name=cst.Name(USM)), *small.names])
+        body[index] = body[index].with_changes(body=[merged])  # type: ignore[attr-defined]
+        return module.with_changes(body=body)
+    line = cst.SimpleStatementLine(
+        body=[
+            cst.ImportFrom(module=cst.Name("tidyllm"), names=[cst.ImportAlias(name=cst.Name(USM))])
+        ]
+    )
+    after = body[end:]
+    if after and (not after[0].leading_lines or after[0].leading_lines[0].comment is not None):
+        after[0] = after[0].with_changes(leading_lines=[cst.EmptyLine(), *after[0].leading_lines])
+    return module.with_changes(body=[*body[:end], line, *after])
+
+
+_DOCSTRING = m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString())])
+_IMPORT_LINE = m.SimpleStatementLine(body=[m.ImportFrom() | m.Import()])
 
 
 def _is_legacy_official(node: cst.ImportFrom) -> bool:
@@ -595,9 +702,14 @@ def rewrite_source(
     module = cst.parse_module(source)
     if findings is None:
         findings = source_findings(source, legacy_names)
-    context = CodemodContext()
-    command = MigrateCommand(context, legacy_names, findings)
-    new_module = command.transform_module(module)
+    command = MigrateCommand(CodemodContext(), legacy_names, findings)
+    # What ``transform_module`` does, minus its deep copy of the fresh tree (a pass).
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    with command.resolve(wrapper):
+        command.context = replace(command.context, wrapper=wrapper)
+        new_module = command.transform_module_impl(module)
+    if AddImportsVisitor.CONTEXT_KEY in command.context.scratch:  # an aliased import
+        new_module = AddImportsVisitor(command.context).transform_module(new_module)
     if new_module.code == module.code:
         return source, 0, 0
     return new_module.bytes, command.rewrites, command.todos

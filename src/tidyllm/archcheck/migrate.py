@@ -26,9 +26,9 @@ from pathlib import Path
 
 import libcst as cst
 
-from tidyllm.archcheck import _libcst_speed, codemod
+from tidyllm.archcheck import _libcst_speed
 from tidyllm.archcheck.checker import _display, check, iter_python_files
-from tidyllm.archcheck.codemod import rewrite_source
+from tidyllm.archcheck.codemod import rewrite_source, source_findings
 from tidyllm.archcheck.config import CheckConfig
 from tidyllm.archcheck.resolver import module_name
 from tidyllm.archcheck.slicing import rewrite_reduced
@@ -69,35 +69,34 @@ class MigrateResult:
         return [c for c in self.changes if c.error]
 
 
+LineFinding = tuple[int, str, str]  # line, rule, message
+
+
 def _rewrite(
-    original: bytes, legacy: frozenset[str], keep_lines: list[int] | None
+    original: bytes, legacy: frozenset[str], findings: list[LineFinding] | None, sliced: bool = True
 ) -> tuple[bytes, int, int]:
-    """The codemod on the statements that need it (whole module when slicing does not apply)."""
-    module_findings = getattr(codemod, "source_findings", None)
-    findings = module_findings(original, legacy) if module_findings is not None else None
-    if keep_lines is not None:
-        try:
-            text = original.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None:
-            keep = [*keep_lines, *(f[0] for f in findings or ())]
+    """The codemod on the statements that need it (the whole module when slicing does not apply).
 
-            def run(small: str, line_map: dict[int, int]) -> tuple[str, int, int]:
-                kwargs = {}
-                if findings is not None:
-                    kwargs["findings"] = [
-                        (line_map[line], *rest) for line, *rest in findings if line in line_map
-                    ]
-                out, rewrites, todos = rewrite_source(small.encode("utf-8"), legacy, **kwargs)
-                return out.decode("utf-8"), rewrites, todos
+    ``findings`` (None: the module's own, computed here) choose the statements
+    to keep, and each gets a rewrite or a TODO.
+    """
+    if findings is None:
+        findings = source_findings(original, legacy)
+    try:
+        text = original.decode("utf-8") if sliced else None
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
 
-            sliced = rewrite_reduced(text, keep, legacy, run)
-            if sliced is not None:
-                return sliced[0].encode("utf-8"), sliced[1], sliced[2]
-    if findings is not None:
-        return rewrite_source(original, legacy, findings=findings)
-    return rewrite_source(original, legacy)
+        def run(small: str, line_map: dict[int, int]) -> tuple[str, int, int]:
+            mapped = [(line_map[line], *rest) for line, *rest in findings if line in line_map]
+            out, rewrites, todos = rewrite_source(small.encode("utf-8"), legacy, findings=mapped)
+            return out.decode("utf-8"), rewrites, todos
+
+        reduced = rewrite_reduced(text, [line for line, *_ in findings], legacy, run)
+        if reduced is not None:
+            return reduced[0].encode("utf-8"), reduced[1], reduced[2]
+    return rewrite_source(original, legacy, findings=findings)
 
 
 def _compiles(new: bytes, original: bytes, path: Path) -> str | None:
@@ -122,12 +121,13 @@ def migrate_file(
     path: Path,
     write: bool,
     config: CheckConfig | None = None,
-    keep_lines: list[int] | None = None,
+    findings: list[LineFinding] | None = None,
 ) -> FileChange:
     """Rewrite one file; write it only if ``write`` and the result compiles.
 
-    ``keep_lines`` (the lines of its findings) lets the codemod skip the
-    definitions that hold none; None runs it over the whole module.
+    ``findings``: what ``check`` reported in this file; the codemod then skips
+    the definitions that hold none, and adds a TODO for each it cannot
+    rewrite. None: the file's own findings, and the whole module.
     """
     config = config or CheckConfig()
     change = FileChange(path=path.as_posix())
@@ -136,7 +136,9 @@ def migrate_file(
         return change  # the session manager itself is left alone
     try:
         original = path.read_bytes()
-        new, change.rewrites, change.todos = _rewrite(original, config.legacy_names, keep_lines)
+        new, change.rewrites, change.todos = _rewrite(
+            original, config.legacy_names, findings, sliced=findings is not None
+        )
     except OSError as exc:
         change.error = f"cannot read: {exc.strerror or exc}"
         return change
@@ -175,7 +177,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _migrate_one(args: tuple[Path, bool, CheckConfig, list[int]]) -> FileChange:
+def _migrate_one(args: tuple[Path, bool, CheckConfig, list[LineFinding]]) -> FileChange:
     return migrate_file(*args)
 
 
@@ -192,13 +194,13 @@ def migrate(
     """
     config = config or CheckConfig()
     found = check(paths, config, jobs=jobs)
-    lines: dict[str, list[int]] = {}
+    per_file: dict[str, list[LineFinding]] = {}
     for finding in found.findings:
-        lines.setdefault(finding.path, []).append(finding.line)
+        per_file.setdefault(finding.path, []).append((finding.line, finding.rule, finding.message))
     work = [
-        (path, write, config, lines[_display(path)])
+        (path, write, config, per_file[_display(path)])
         for path in iter_python_files(paths, config)
-        if _display(path) in lines
+        if _display(path) in per_file
     ]
     if jobs == 0:
         jobs = os.cpu_count() or 1
