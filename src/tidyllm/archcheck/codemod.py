@@ -124,7 +124,6 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         self.rewrites = 0
         self.todos = 0
         self._needs_import = False
-        self._inplace_import = False
         self._rewritten: set[str] = set()
         self._legacy_locals: set[str] = set()
         self._imports: list[list[cst.SimpleStatementLine]] = [[]]  # per module/function
@@ -345,7 +344,6 @@ class MigrateCommand(VisitorBasedCodemodCommand):
             if self._usm_at_top:
                 return cst.RemoveFromParent()  # never a second copy of the import
             self._usm_at_top = True
-            self._inplace_import = True
         alias = cst.ImportAlias(
             name=cst.Name(USM),
             asname=cst.AsName(name=cst.Name(asname)) if asname else None,
@@ -452,7 +450,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         module = updated_node
-        if self._needs_import and not self._inplace_import:
+        if self._needs_import and not self._usm_at_top:
             module = _with_usm_import(module)
         return self._drop_unused(module, self._imports.pop())
 
@@ -475,7 +473,7 @@ class MigrateCommand(VisitorBasedCodemodCommand):
         for stmt in statements:
             if _has_comment(stmt):
                 continue
-            dropped = {id(alias): name for alias, name in self._rewritten_aliases(stmt) if name}
+            dropped = {id(alias): name for alias, name in self._rewritten_aliases(stmt)}
             if not dropped:
                 continue
             uses = uses or _Uses(_code(scope))
@@ -489,10 +487,10 @@ class MigrateCommand(VisitorBasedCodemodCommand):
 
     def _rewritten_aliases(
         self, stmt: cst.SimpleStatementLine
-    ) -> list[tuple[cst.ImportAlias, str | None]]:
+    ) -> list[tuple[cst.ImportAlias, str]]:
         """(alias, local name) for each alias that imports something a rewrite replaced."""
         roots = {name.split(".")[0] for name in self._rewritten}
-        out: list[tuple[cst.ImportAlias, str | None]] = []
+        out: list[tuple[cst.ImportAlias, str]] = []
         for small in stmt.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
@@ -604,7 +602,7 @@ def _with_usm_import(module: cst.Module) -> cst.Module:
     """``from tidyllm import UnifiedSessionManager`` placed as LibCST's AddImportsVisitor would.
 
     At the end of the module's first block of imports (after a docstring),
-    merged into a ``from tidyllm import ...`` there, never twice. Done here
+    or merged into a ``from tidyllm import ...`` there. Done here
     because the visitor's extra passes (gather, transform) cost as much as
     the whole codemod.
     """
@@ -613,16 +611,13 @@ def _with_usm_import(module: cst.Module) -> cst.Module:
     end = start
     while end < len(body) and m.matches(body[end], _IMPORT_LINE):
         end += 1
-    for index in range(start, end):
-        small = body[index].body[0]  # type: ignore[attr-defined]
-        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None:
-            continue
-        if cst.helpers.get_full_name_for_node(small.module) != "tidyllm":
-            continue
-        if isinstance(small.names, cst.ImportStar) or _imports_usm_from_tidyllm(small):
-            return module
+    ours = [i for i in range(start, end) if _from_tidyllm(body[i].body[0])]  # type: ignore[attr-defined]
+    if any(isinstance(body[i].body[0].names, cst.ImportStar) for i in ours):  # type: ignore[attr-defined]
+        return module
+    if ours:
+        small = body[ours[0]].body[0]  # type: ignore[attr-defined]
         merged = small.with_changes(names=[cst.ImportAlias(name=cst.Name(USM)), *small.names])
-        body[index] = body[index].with_changes(body=[merged])  # type: ignore[attr-defined]
+        body[ours[0]] = body[ours[0]].with_changes(body=[merged])  # type: ignore[attr-defined]
         return module.with_changes(body=body)
     line = cst.SimpleStatementLine(
         body=[
@@ -646,10 +641,17 @@ def _is_legacy_official(node: cst.ImportFrom) -> bool:
     return module.rpartition(".")[2] == "start_unified_sessions"
 
 
+def _from_tidyllm(node: cst.BaseSmallStatement) -> bool:
+    return (
+        isinstance(node, cst.ImportFrom)
+        and not node.relative
+        and node.module is not None
+        and cst.helpers.get_full_name_for_node(node.module) == "tidyllm"
+    )
+
+
 def _imports_usm_from_tidyllm(node: cst.ImportFrom) -> bool:
-    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
-        return False
-    if cst.helpers.get_full_name_for_node(node.module) != "tidyllm":
+    if not _from_tidyllm(node) or isinstance(node.names, cst.ImportStar):
         return False
     return any(a.name.value == USM and a.asname is None for a in node.names)
 
