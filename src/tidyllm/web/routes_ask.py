@@ -8,6 +8,11 @@ text (to show the passage with the quoted words in ``<mark>``) and the document'
 link its original at the cited page), so the answer is rendered here from the library's
 :class:`~tidyllm.answering.Answer` (its ``sources``), every text autoescaped.
 
+The ask form's "Filter documents" fields (:mod:`tidyllm.web.filters`: collection, tags,
+author, years) are the API's metadata filter, passed to ``ask`` as ``where``, by the plain
+post and the stream alike. The chat form has no filter fields (yet): a chat turn searches
+the whole domain.
+
 Streaming: ``POST /domains/{name}/ask/stream`` and ``POST /chats/{id}/messages/stream``
 answer with server-sent events through the API's :func:`~tidyllm.server.sse.event_stream`:
 ``progress`` (retrieving, answering), ``delta`` (with a remote LLM, each piece of the
@@ -35,7 +40,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from tidyllm.access import Actor
@@ -52,11 +57,13 @@ from tidyllm.answering.chat import (
     rename_chat,
 )
 from tidyllm.ids import MAX_ID
+from tidyllm.knowledge.catalog import DocumentFilter
 from tidyllm.knowledge.documents import open_original, show_document
 from tidyllm.knowledge.domains import get_domain, require_documents
 from tidyllm.server.routes_documents import content_disposition
 from tidyllm.server.sse import Emit, event_stream
-from tidyllm.web.pages import ViewerDep, call, is_htmx, render, templates
+from tidyllm.web.filters import FilterFields, collection_names, filter_form, filter_of
+from tidyllm.web.pages import PageError, ViewerDep, call, is_htmx, render, templates
 from tidyllm.web.routes_documents import DomainName, role_in
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +72,7 @@ MAX_QUESTION_CHARS = 10_000
 DocumentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ChatId = Annotated[uuid.UUID, Path()]
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
+Filters = Annotated[FilterFields, Depends(filter_form)]
 _MARKER = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]")
 #: Types an original may be shown as in the browser (the rest download, as from the API).
 INLINE_TYPES = {"application/pdf": "application/pdf", "text/plain": "text/plain; charset=utf-8"}
@@ -224,21 +232,34 @@ def shown_history(sm: Any, domain: str, messages: list[ChatMessage], actor: Acto
 # ---- ask
 
 
-def _ask_page(request: Request, user: Any, domain: str, **extra: Any) -> HTMLResponse:
+async def _ask_page(
+    request: Request,
+    user: Any,
+    domain: str,
+    status: int = 200,
+    fields: FilterFields | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """The ask page; ``fields`` are the filter as the user set it (shown again)."""
+    sm = request.app.state.sm
+    collections = await call(request, collection_names, sm, domain, user.actor)
     return render(
         request,
         "ask.html",
+        status,
         user=user,
         domain=domain,
         max_chars=MAX_QUESTION_CHARS,
-        **{"question": "", "answer": None, **extra},
+        collections=collections,
+        filters=fields or FilterFields(),
+        **{"question": "", "answer": None, "error": None, **extra},
     )
 
 
 @router.get("/domains/{name}/ask")
 async def ask_page(request: Request, name: DomainName, user: ViewerDep) -> HTMLResponse:
     await call(request, role_in, request.app.state.sm, name, user.actor)
-    return _ask_page(request, user, name)
+    return await _ask_page(request, user, name)
 
 
 def streamed(emit: Emit | None) -> dict[str, Any]:
@@ -254,31 +275,48 @@ def streamed(emit: Emit | None) -> dict[str, Any]:
     }
 
 
-def answer_for(sm: Any, name: str, question: str, actor: Actor, emit: Emit | None = None) -> Shown:
-    answer = ask(sm, name, question, actor=actor, **streamed(emit))
+def answer_for(
+    sm: Any,
+    name: str,
+    question: str,
+    actor: Actor,
+    emit: Emit | None = None,
+    where: DocumentFilter | None = None,
+) -> Shown:
+    """The answer as the page shows it; ``where`` retrieves only from matching documents."""
+    answer = ask(sm, name, question, actor=actor, where=where, **streamed(emit))
     return shown_answer(sm, name, answer, actor, "a")
 
 
 @router.post("/domains/{name}/ask")
 async def ask_post(
-    request: Request, name: DomainName, user: ViewerDep, question: Question
+    request: Request, name: DomainName, user: ViewerDep, question: Question, filters: Filters
 ) -> HTMLResponse:
-    """Without script: the whole page with the answer."""
+    """Without script: the whole page with the answer (a bad filter: the page again with
+    the library's message, 400, everything the user typed still filled in)."""
     sm = request.app.state.sm
-    shown = await call(request, answer_for, sm, name, question, user.actor)
-    return _ask_page(request, user, name, question=question, answer=shown)
+    try:
+        where = await filter_of(request, name, filters, user.actor)
+    except PageError as refused:
+        if refused.status != 400:
+            raise
+        return await _ask_page(request, user, name, 400, filters, question=question, error=refused)
+    shown = await call(request, answer_for, sm, name, question, user.actor, None, where)
+    return await _ask_page(request, user, name, fields=filters, question=question, answer=shown)
 
 
 @router.post("/domains/{name}/ask/stream")
 async def ask_stream(
-    request: Request, name: DomainName, user: ViewerDep, question: Question
+    request: Request, name: DomainName, user: ViewerDep, question: Question, filters: Filters
 ) -> StreamingResponse:
-    """``progress`` events, then ``html`` (the answer rendered here) or ``error``."""
+    """``progress`` events, then ``html`` (the answer rendered here) or ``error``. A bad
+    filter is refused (400, the error page ``ask.js`` reads) before the stream starts."""
     sm = request.app.state.sm
     await call(request, lambda: require_documents(sm, name, actor=user.actor))
+    where = await filter_of(request, name, filters, user.actor)
 
     def work(emit: Emit) -> None:
-        shown = answer_for(sm, name, question, user.actor, emit)
+        shown = answer_for(sm, name, question, user.actor, emit, where)
         html = templates.get_template("_answer.html").render(answer=shown, domain=name)
         emit("html", {"html": html})
 
