@@ -12,6 +12,7 @@ from tidyllm.access import Actor, add_grant, add_user, read_audit
 from tidyllm.errors import DocumentNotFound, DomainNotFound, InvalidCursor, PermissionDenied
 from tidyllm.knowledge.catalog import (
     CatalogError,
+    catalog_entries,
     document_filter,
     list_catalog,
     parse_assignments,
@@ -200,6 +201,22 @@ def test_collections_in_two_domains(papers) -> None:
         create_collection(sm, "../x", domain="papers")
     with pytest.raises(DomainNotFound):
         list_collections(sm, domain="nope")
+
+
+def test_entries_by_id_stay_in_their_domain(papers) -> None:
+    sm, ids = papers
+    other = add_documents(sm, "other", 1)
+    entries = catalog_entries(sm, "papers", [ids[1], ids[0], other[0], ids[0] + 10_000])
+    assert [(e.id, e.title, e.metadata.authors) for e in entries] == [
+        (ids[1], "BERT", ("Jacob Devlin",)),
+        (ids[0], "Attention", ("Ashish Vaswani",)),
+    ]  # newest first; another domain's id and a missing one are left out
+    assert catalog_entries(sm, "papers", []) == []
+    outsider = _actor(sm, "ola", "editor")
+    with pytest.raises(DomainNotFound):
+        catalog_entries(sm, "papers", ids, actor=outsider)
+    with pytest.raises(DocumentNotFound):
+        catalog_entries(sm, "papers", [0])
 
 
 def test_a_user_not_granted_learns_nothing_and_a_viewer_edits_nothing(papers) -> None:

@@ -418,6 +418,9 @@ _COLLECTION_IDS = sql.SQL(
 )
 
 _ONE = sql.SQL(_ENTRY + _FROM + "WHERE doc.id = %(id)s AND doc.domain_id = %(domain_id)s").format()
+_IDS_IN_DOMAIN = sql.SQL(
+    "SELECT id FROM documents WHERE domain_id = %(domain_id)s AND id = ANY(%(ids)s)"
+)
 
 
 def _entry(domain: str, row: tuple[Any, ...], layers: Mapping | None = None) -> CatalogEntry:
@@ -486,6 +489,22 @@ def list_catalog(
     entries = [_entry(dom.name, r) for r in rows[:limit]]
     more = len(rows) > limit
     return CatalogPage(entries, encode_cursor(entries[-1].id, tag) if more else None)
+
+
+def catalog_entries(
+    sm: Any, domain: str, document_ids: Iterable[int], *, actor: Actor | None = None
+) -> list[CatalogEntry]:
+    """The entries of ``domain``'s documents among ``document_ids``, newest first (for a
+    page that lists documents and shows their metadata; an id of another domain, or one
+    deleted meanwhile, is left out, and a domain not granted is its usual 404)."""
+    ids = [check_document_id(i) for i in document_ids]
+    if not ids:
+        return []
+    with sm.connection() as conn:
+        dom = get_domain(conn, domain, actor=actor)
+        query = _BY_IDS.format(ids=_IDS_IN_DOMAIN)
+        rows = conn.execute(query, {"domain_id": dom.id, "ids": ids}).fetchall()
+    return [_entry(dom.name, r) for r in rows]
 
 
 # --- one document -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from tidyllm.access.grants import domain_role
 from tidyllm.access.roles import Role, at_least
 from tidyllm.errors import DocumentNotFound
 from tidyllm.ids import MAX_ID
-from tidyllm.knowledge.catalog import DocumentFilter, list_catalog
+from tidyllm.knowledge.catalog import DocumentFilter, catalog_entries, list_catalog
 from tidyllm.knowledge.documents import (
     MAX_CURSOR,
     MAX_FILTER_CHARS,
@@ -104,18 +104,10 @@ async def domains_page(request: Request, user: ViewerDep) -> HTMLResponse:
 
 
 def papers_of(sm: Any, domain: str, ids: list[int], actor: Actor) -> dict[int, Paper]:
-    """The catalog metadata of ``domain``'s documents among ``ids`` (the domain must be
-    visible to the actor, else its 404; an id of another domain is simply not found)."""
-    if not ids:
-        return {}
-    with sm.connection() as conn:
-        dom = get_domain(conn, domain, actor=actor)
-        rows = conn.execute(
-            "SELECT document_id, coalesce(authors, '{}'), year, coalesce(tags, '{}') "
-            "FROM document_metadata WHERE domain_id = %s AND document_id = ANY(%s)",
-            (dom.id, ids),
-        ).fetchall()
-    return {r[0]: Paper(tuple(r[1]), r[2], tuple(r[3])) for r in rows}
+    """The catalog metadata of ``domain``'s documents among ``ids`` (the library's query:
+    a domain not granted is its 404, an id of another domain is left out)."""
+    entries = catalog_entries(sm, domain, ids, actor=actor)
+    return {e.id: Paper(e.metadata.authors, e.metadata.year, e.metadata.tags) for e in entries}
 
 
 def filtered(
