@@ -157,9 +157,10 @@ class RecordedAnswerEndpoint(OpenAICompatibleEndpoint):
     for ``gate`` before the rest. ``fault`` breaks a streamed reply: ``malformed`` (a line
     that is not JSON after a few words), ``cut`` (the connection closed mid-reply), ``no_done``
     (the reply ends without ``[DONE]``), ``status`` (HTTP 401 whose body echoes the request's
-    key); ``unstreamed`` is an endpoint that ignores ``stream`` and replies with one JSON
-    body. A chat rewrite request (its system prompt starts with "Rewrite") gets the last
-    question back, never streamed.
+    key); ``multiline`` is no fault but each event's JSON split over several ``data:``
+    lines, as the SSE format allows; ``unstreamed`` is an endpoint that ignores ``stream``
+    and replies with one JSON body. A chat rewrite request (its system prompt starts with
+    "Rewrite") gets the last question back, never streamed.
     """
 
     def __init__(self, template: str, quote: str) -> None:
@@ -200,6 +201,10 @@ class RecordedAnswerEndpoint(OpenAICompatibleEndpoint):
             return
         if self.fault == "no_done":
             yield from chat_completion_stream(words, done=False)
+            return
+        if self.fault == "multiline":  # no fault: an event's data may span several lines
+            for event in chat_completion_stream(words):
+                yield event.replace(b", ", b",\ndata: ")
             return
         events = list(chat_completion_stream(words))
         split = 3 + half  # the role, the keep-alive and the empty delta come first

@@ -73,6 +73,15 @@ def test_on_text_gets_the_draft_word_by_word_and_the_answer_is_the_unstreamed_on
     assert endpoint.requests[1]["body"]["stream"] is True
 
 
+def test_an_event_whose_data_spans_several_lines_is_read_whole(openai_sm, endpoint) -> None:
+    endpoint.fault = "multiline"
+    pieces: list[str] = []
+    streamed = ask(openai_sm, "mv", QUESTION, trace=False, on_text=pieces.append)
+    raw = endpoint.text_for(endpoint.requests[-1]["body"])
+    assert pieces == words_of(raw) and len(pieces) > 5
+    assert streamed.found and [c.page for c in streamed.citations] == [3]
+
+
 @pytest.mark.parametrize(
     ("fault", "error", "says"),
     [

@@ -19,7 +19,7 @@ never a partial answer passed off as whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from tidyllm.answering.question_type import classify_question
@@ -277,13 +277,30 @@ def _openai_stream(handle: Any, system: str, user: str, on_text: OnText) -> str:
         raise ServiceUnavailable("LLM endpoint", f"the reply stream broke: {redact(exc)}") from exc
 
 
+def _sse_data(lines: Iterable[str]) -> Iterator[str]:
+    """Each server-sent event's data: its ``data:`` lines joined by newlines (one may be
+    split over several), a field's one leading space dropped, as the format says.
+    Comments (``: keep-alive``) and other fields (``event:``, ``id:``) are skipped; an event
+    the stream ends inside counts too."""
+    data: list[str] = []
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data:
+                yield "\n".join(data)
+            data = []
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value.removeprefix(" "))
+    if data:
+        yield "\n".join(data)
+
+
 def _read_openai_events(lines: Iterable[str], on_text: OnText) -> str:
     pieces: list[str] = []
-    for raw in lines:
-        line = raw.strip()
-        if not line.startswith("data:"):
-            continue  # blank separators, ": keep-alive" comments, event:/id:/retry: fields
-        data = line[5:].strip()
+    for event in _sse_data(lines):
+        data = event.strip()
         if data == "[DONE]":
             return "".join(pieces)
         try:
