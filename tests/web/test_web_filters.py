@@ -1,12 +1,14 @@
-"""The "filter documents" fields of the ask and documents pages against a real ``tidyllm
-serve``: an answer only from the documents the filter matches (plain post and stream), a
-filter matching nothing as "not found", the documents table narrowed by tag, author, year
-and collection with each row's catalog metadata, hostile values refused with the library's
-message (400, the fields still filled in, the server still answering), and no collection
-of a domain not granted in the select.
+"""The "filter documents" fields of the ask, chat and documents pages against a real
+``tidyllm serve``: an answer only from the documents the filter matches (plain post and
+stream; a chat turn through htmx, without script and streamed, the filter for that turn
+only), a filter matching nothing as "not found", the documents table narrowed by tag,
+author, year and collection with each row's catalog metadata, hostile values refused with
+the library's message (400, the fields still filled in, the server still answering, no chat
+turn added), and no collection of a domain not granted in the select.
 
 HTTP-level page tests (an httpx client logged in with the browser's session cookie):
-the ``<details>`` section needs no script.
+the ``<details>`` section needs no script; one browser test for ``ask.js``'s chat form (a
+refused streamed turn, then a filtered one keeping the fields).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from server_helpers import Server, events_of, serving
-from web_helpers import PASSWORD, add_team
+from web_helpers import PASSWORD, Watched, add_team, log_in, serious_accessibility_violations
 
 from tidyllm.extraction import ExtractedDocument, Page
 from tidyllm.knowledge.catalog import set_fields, tag_document
@@ -236,3 +239,169 @@ def test_no_collection_of_a_domain_not_granted_is_offered_or_found(vic) -> None:
         assert "'secret'" not in refused.text
     assert vic.get("/domains/secret/ask").status_code == 404
     assert vic.get("/domains/secret/documents", params={"tag": "x"}).status_code == 404
+
+
+# ---- chat: the same fields on the chat form, for one turn each
+
+
+def new_chat_of(http: httpx.Client) -> str:
+    """A new chat of vic's in ``fed`` (the page's New chat button); its path."""
+    made = http.post("/domains/fed/chats")
+    assert made.status_code == 303, made.text
+    return made.headers["location"]
+
+
+def chat_turn_of(http: httpx.Client, chat: str, **fields: str) -> httpx.Response:
+    """A turn through htmx: only the new turn comes back."""
+    return http.post(
+        f"{chat}/messages", data={"question": QUESTION, **fields}, headers={"HX-Request": "true"}
+    )
+
+
+def turns_of(page: str) -> list[str]:
+    """The chat page's stored turns, each as its HTML."""
+    return page.split('<li class="turn"')[1:]
+
+
+def test_a_chat_turn_takes_the_filter_for_that_turn_only(vic) -> None:
+    chat = new_chat_of(vic)
+    page = vic.get(chat)
+    assert page.status_code == 200
+    assert '<details id="filters" class="filters">' in page.text  # collapsed, no filter set
+    assert '<option value="Reading list">Reading list</option>' in page.text
+    assert "Secret shelf" not in page.text
+
+    first = chat_turn_of(vic, chat, tags="boston")
+    assert first.status_code == 200, first.text
+    assert set(cited_titles(first.text)) == {BOSTON[0]}
+
+    # the session keeps no filter: the next turn without one searches the whole domain
+    again = vic.post(
+        f"{chat}/messages", data={"question": QUESTION}, headers={"HX-Request": "true"}
+    )
+    assert again.status_code == 200, again.text
+    assert REVIEW[0] in cited_titles(again.text), cited_titles(again.text)
+
+    # and another filter narrows that turn to its own documents
+    shelf = chat_turn_of(vic, chat, collection="Reading list")
+    assert shelf.status_code == 200, shelf.text
+    assert set(cited_titles(shelf.text)) == {REVIEW[0]}
+
+    turns = turns_of(vic.get(chat).text)
+    assert len(turns) == 3
+    assert set(cited_titles(turns[0])) == {BOSTON[0]}
+    assert set(cited_titles(turns[2])) == {REVIEW[0]}
+
+
+def test_without_script_a_chat_turn_keeps_the_filter_fields_for_the_next_turn(vic) -> None:
+    chat = new_chat_of(vic)
+    sent = vic.post(
+        f"{chat}/messages", data={"question": QUESTION, "tags": "boston", "years": "2010.."}
+    )
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["location"] == f"{chat}?tag=boston&years=2010.."
+    page = vic.get(sent.headers["location"])
+    assert page.status_code == 200
+    (turn,) = turns_of(page.text)
+    assert set(cited_titles(turn)) == {BOSTON[0]}
+    assert '<details id="filters" class="filters" open>' in page.text
+    assert 'name="tags" type="text" value="boston"' in page.text
+    assert 'name="years" type="text" value="2010.."' in page.text
+
+    plain = vic.post(f"{chat}/messages", data={"question": QUESTION})
+    assert plain.status_code == 303 and plain.headers["location"] == chat
+
+
+def test_the_streamed_chat_turn_takes_the_filter(vic) -> None:
+    chat = new_chat_of(vic)
+    for fields, title in (({"tags": "boston"}, BOSTON[0]), ({"years": "2016.."}, REVIEW[0])):
+        with vic.stream(
+            "POST", f"{chat}/messages/stream", data={"question": QUESTION, **fields}
+        ) as response:
+            assert response.status_code == 200
+            events = events_of(response)
+        final = [data for name, data in events if name == "html"]
+        assert len(final) == 1, events
+        assert set(cited_titles(final[0]["html"])) == {title}
+    turns = turns_of(vic.get(chat).text)
+    assert [set(cited_titles(t)) for t in turns] == [{BOSTON[0]}, {REVIEW[0]}]
+
+
+@pytest.mark.parametrize(("fields", "message"), HOSTILE)
+def test_a_bad_filter_on_the_chat_form_is_a_400_and_adds_no_turn(vic, fields, message) -> None:
+    chat = new_chat_of(vic)
+    assert chat_turn_of(vic, chat).status_code == 200  # one turn before
+    before = vic.get(chat).text
+    assert len(turns_of(before)) == 1
+
+    # without script: the page again with the message, the question and the fields kept
+    page = vic.post(f"{chat}/messages", data={"question": QUESTION, **fields})
+    assert page.status_code == 400, page.text[:500]
+    assert message in error_message(page.text)
+    assert f">{QUESTION}</textarea>" in page.text
+    assert '<details id="filters" class="filters" open>' in page.text
+    if "years" in fields:
+        assert 'name="years" type="text" value="2024..2020"' in page.text
+    assert len(turns_of(page.text)) == 1
+    # htmx: the error fragment (the page's notice area shows it)
+    fragment = chat_turn_of(vic, chat, **fields)
+    assert fragment.status_code == 400
+    assert message in html.unescape(fragment.text)
+    # the stream: refused before it starts, with the page ask.js reads
+    refused = vic.post(f"{chat}/messages/stream", data={"question": QUESTION, **fields})
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("text/html")
+    assert message in error_message(refused.text)
+
+    after = vic.get(chat)
+    assert after.status_code == 200
+    assert turns_of(after.text) == turns_of(before)  # no turn added, none changed
+    # the server keeps working: a normal turn is answered
+    normal = chat_turn_of(vic, chat, tags="boston")
+    assert normal.status_code == 200 and set(cited_titles(normal.text)) == {BOSTON[0]}
+    assert len(turns_of(vic.get(chat).text)) == 2
+
+
+def test_another_users_chat_stays_a_404_with_or_without_a_filter(vic, web_server) -> None:
+    with web_server.client() as ada:
+        login = ada.post("/api/v1/login", json={"name": "ada", "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        ada.headers["X-CSRF-Token"] = login.json()["user"]["csrf_token"]
+        theirs = new_chat_of(ada)
+    for fields in ({}, {"tags": "boston"}, {"years": "2024..2020"}, {"collection": "Secret shelf"}):
+        data = {"question": QUESTION, **fields}
+        assert vic.post(f"{theirs}/messages", data=data).status_code == 404
+        assert vic.post(f"{theirs}/messages/stream", data=data).status_code == 404
+    assert vic.get(theirs, params={"tag": "boston"}).status_code == 404
+
+
+def test_in_the_browser_a_refused_chat_turn_keeps_what_was_typed_and_the_fields_stay(
+    tab: Watched,
+) -> None:
+    """``ask.js``'s streamed chat turn: a bad filter's 400 shows its message under the form,
+    no turn is shown, the question and fields stay; a filtered turn then empties only the
+    question, the filter fields keep their values for the next turn."""
+    page = tab.page
+    log_in(page, "vic")
+    page.goto("/domains/fed/chat")
+    with page.expect_navigation():
+        page.get_by_role("button", name="New chat").click()
+    page.locator("#question").fill(QUESTION)
+    page.get_by_text("Filter documents").click()
+    page.get_by_label("Years").fill("2024..2020")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#chat-error .error")).to_contain_text("runs backwards")
+    expect(page.locator("#conversation > .turn")).to_have_count(0)
+    expect(page.locator("#question")).to_have_value(QUESTION)
+    expect(page.get_by_label("Years")).to_have_value("2024..2020")
+    assert serious_accessibility_violations(page) == []
+
+    page.get_by_label("Years").fill("")
+    page.get_by_label("Tags").fill("boston")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#conversation > .turn .answer")).to_have_count(1)
+    expect(page.locator("#chat-error")).to_be_empty()
+    assert set(cited_titles(page.locator("#conversation").inner_html())) == {BOSTON[0]}
+    expect(page.locator("#question")).to_have_value("")
+    expect(page.get_by_label("Tags")).to_have_value("boston")
+    expect(page.locator("#filters")).to_have_attribute("open", "")

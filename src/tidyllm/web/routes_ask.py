@@ -8,10 +8,13 @@ text (to show the passage with the quoted words in ``<mark>``) and the document'
 link its original at the cited page), so the answer is rendered here from the library's
 :class:`~tidyllm.answering.Answer` (its ``sources``), every text autoescaped.
 
-The ask form's "Filter documents" fields (:mod:`tidyllm.web.filters`: collection, tags,
-author, years) are the API's metadata filter, passed to ``ask`` as ``where``, by the plain
-post and the stream alike. The chat form has no filter fields (yet): a chat turn searches
-the whole domain.
+The ask form's and the chat form's "Filter documents" fields (:mod:`tidyllm.web.filters`:
+collection, tags, author, years) are the API's metadata filter, passed to ``ask`` or
+``chat_turn`` as ``where``, by the plain post, htmx and the stream alike. For a chat it is
+checked in the chat's domain and applies to that one turn (a session keeps no filter); the
+form keeps the fields for the next turn (without script the redirect after a turn carries
+them in the query). A bad value is a 400 with the library's message before any turn is
+answered or stored (before the stream starts).
 
 Streaming: ``POST /domains/{name}/ask/stream`` and ``POST /chats/{id}/messages/stream``
 answer with server-sent events through the API's :func:`~tidyllm.server.sse.event_stream`:
@@ -36,6 +39,7 @@ PDF viewer (Chromium's and Firefox's are sandboxed from the page's origin).
 from __future__ import annotations
 
 import re
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -62,7 +66,13 @@ from tidyllm.knowledge.documents import open_original, show_document
 from tidyllm.knowledge.domains import get_domain, require_documents
 from tidyllm.server.routes_documents import content_disposition
 from tidyllm.server.sse import Emit, event_stream
-from tidyllm.web.filters import FilterFields, collection_names, filter_form, filter_of
+from tidyllm.web.filters import (
+    FilterFields,
+    collection_names,
+    filter_form,
+    filter_of,
+    filter_query,
+)
 from tidyllm.web.pages import PageError, ViewerDep, call, is_htmx, render, templates
 from tidyllm.web.routes_documents import DomainName, role_in
 
@@ -73,6 +83,7 @@ DocumentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ChatId = Annotated[uuid.UUID, Path()]
 Question = Annotated[str, Form(min_length=1, max_length=MAX_QUESTION_CHARS)]
 Filters = Annotated[FilterFields, Depends(filter_form)]
+QueryFilters = Annotated[FilterFields, Depends(filter_query)]
 _MARKER = re.compile(r"\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]")
 #: Types an original may be shown as in the browser (the rest download, as from the API).
 INLINE_TYPES = {"application/pdf": "application/pdf", "text/plain": "text/plain; charset=utf-8"}
@@ -346,19 +357,51 @@ async def view_original(
 
 
 def chat_view(sm: Any, domain: str | None, chat_id: str | None, actor: Actor) -> dict[str, Any]:
-    """The chat page's data: the domain's sessions and, if one is open, its turns."""
+    """The chat page's data: the domain's sessions and, if one is open, its turns and the
+    domain's collections (the filter's select)."""
     chat = get_chat(sm, chat_id, actor=actor) if chat_id else None
     name = chat.domain if chat else domain
     assert name is not None
     sessions = list_chats(sm, name, actor=actor)
     turns = shown_history(sm, name, chat_history(sm, chat.id, actor=actor), actor) if chat else []
-    return {"domain": name, "chat": chat, "sessions": sessions, "turns": turns}
+    collections = collection_names(sm, name, actor) if chat else []
+    return {
+        "domain": name,
+        "chat": chat,
+        "sessions": sessions,
+        "turns": turns,
+        "collections": collections,
+    }
+
+
+def _chat_render(
+    request: Request,
+    user: Any,
+    found: dict[str, Any],
+    status: int = 200,
+    fields: FilterFields | None = None,
+    question: str = "",
+    error: PageError | None = None,
+) -> HTMLResponse:
+    """The chat page; ``fields`` and ``question`` as the user typed them (shown again)."""
+    return render(
+        request,
+        "chat.html",
+        status,
+        user=user,
+        max_chars=MAX_QUESTION_CHARS,
+        max_title=MAX_TITLE_CHARS,
+        filters=fields or FilterFields(),
+        question=question,
+        error=error,
+        **found,
+    )
 
 
 @router.get("/domains/{name}/chat")
 async def chat_home(request: Request, name: DomainName, user: ViewerDep) -> HTMLResponse:
     found = await call(request, chat_view, request.app.state.sm, name, None, user.actor)
-    return render(request, "chat.html", user=user, max_chars=MAX_QUESTION_CHARS, **found)
+    return _chat_render(request, user, found)
 
 
 @router.post("/domains/{name}/chats")
@@ -368,25 +411,28 @@ async def chat_new(request: Request, name: DomainName, user: ViewerDep) -> Respo
 
 
 @router.get("/chats/{chat_id}")
-async def chat_page(request: Request, chat_id: ChatId, user: ViewerDep) -> HTMLResponse:
+async def chat_page(
+    request: Request, chat_id: ChatId, user: ViewerDep, filters: QueryFilters
+) -> HTMLResponse:
+    """The chat; the query's filter fields (``tag`` for tags, as the documents page) fill
+    in the form's filter, as the redirect after a turn posted without script sets them."""
     sm = request.app.state.sm
     found = await call(request, chat_view, sm, None, str(chat_id), user.actor)
-    return render(
-        request,
-        "chat.html",
-        user=user,
-        max_chars=MAX_QUESTION_CHARS,
-        max_title=MAX_TITLE_CHARS,
-        **found,
-    )
+    return _chat_render(request, user, found, fields=filters)
 
 
 def turn_for(
-    sm: Any, chat_id: str, question: str, actor: Actor, emit: Emit | None = None
+    sm: Any,
+    chat_id: str,
+    question: str,
+    actor: Actor,
+    emit: Emit | None = None,
+    where: DocumentFilter | None = None,
 ) -> dict[str, Any]:
-    """Answer a turn; the turn as shown, the session (a first question names it) and the
-    sidebar's sessions, which the page updates out of band."""
-    answer = chat_turn(sm, chat_id, question, actor=actor, **streamed(emit))
+    """Answer a turn (``where``: from the matching documents only, this turn only); the
+    turn as shown, the session (a first question names it) and the sidebar's sessions,
+    which the page updates out of band."""
+    answer = chat_turn(sm, chat_id, question, actor=actor, where=where, **streamed(emit))
     chat = get_chat(sm, chat_id, actor=actor)
     key = "t" + uuid.uuid4().hex[:8]
     return {
@@ -399,30 +445,45 @@ def turn_for(
 
 @router.post("/chats/{chat_id}/messages")
 async def chat_post(
-    request: Request, chat_id: ChatId, user: ViewerDep, question: Question
+    request: Request, chat_id: ChatId, user: ViewerDep, question: Question, filters: Filters
 ) -> Response:
     """htmx: the new turn, appended to the conversation (the title and the sidebar out of
-    band); without script: the page again."""
+    band); without script: the page again, its filter fields kept (the redirect's query).
+
+    A bad filter answers no turn: 400 with the library's message (htmx: the error
+    fragment, shown in the notice area; without script: the page with the message and
+    everything the user typed still filled in)."""
     sm = request.app.state.sm
-    found = await call(request, turn_for, sm, str(chat_id), question, user.actor)
+    chat = await call(request, get_chat, sm, str(chat_id), actor=user.actor)
+    try:
+        where = await filter_of(request, chat.domain, filters, user.actor)
+    except PageError as refused:
+        if refused.status != 400 or is_htmx(request):
+            raise
+        found = await call(request, chat_view, sm, None, str(chat_id), user.actor)
+        return _chat_render(request, user, found, 400, filters, question, refused)
+    found = await call(request, turn_for, sm, str(chat_id), question, user.actor, None, where)
     if not is_htmx(request):
-        return RedirectResponse(f"/chats/{chat_id}", 303)
+        query = urllib.parse.urlencode(filters.query())
+        return RedirectResponse(f"/chats/{chat_id}" + (f"?{query}" if query else ""), 303)
     return render(request, "_turn_added.html", **found)
 
 
 @router.post("/chats/{chat_id}/messages/stream")
 async def chat_stream(
-    request: Request, chat_id: ChatId, user: ViewerDep, question: Question
+    request: Request, chat_id: ChatId, user: ViewerDep, question: Question, filters: Filters
 ) -> StreamingResponse:
     """``progress`` and ``delta`` events, then ``html``: the turn as ``_turn.html`` renders
     it, and in ``replace`` the title and the sidebar (elements with ids the page has); or
-    ``error``."""
+    ``error``. A bad filter is refused (400, the error page ``ask.js`` reads) before the
+    stream starts."""
     sm = request.app.state.sm
     chat = await call(request, get_chat, sm, str(chat_id), actor=user.actor)
     await call(request, lambda: require_documents(sm, chat.domain, actor=user.actor))
+    where = await filter_of(request, chat.domain, filters, user.actor)
 
     def work(emit: Emit) -> None:
-        found = turn_for(sm, str(chat_id), question, user.actor, emit)
+        found = turn_for(sm, str(chat_id), question, user.actor, emit, where)
         html = templates.get_template("_turn.html").render(**found)
         replace = [
             templates.get_template(name).render(**found)

@@ -5,6 +5,11 @@
 // the server's templates, which replaces the draft; or error, shown as text. Without fetch
 // streaming the ask form posts as a plain form (the page comes back whole) and the chat
 // form through htmx (its turn fragment). A citation link [n] opens its passage.
+// A request refused before its stream starts (a bad filter value: 400 with the server's
+// error page) shows that page's message: on the ask page in the answer area, on the chat
+// page under the form, where the question and the filter fields stay as typed (no turn was
+// added). After a turn only the question is emptied: the filter fields keep their values
+// for the next turn (the server applies them to each turn they are sent with).
 (function () {
   "use strict";
 
@@ -34,7 +39,9 @@
   });
 
   function chatSent(form) {
-    form.reset();
+    form.querySelector("textarea").value = ""; // the filter fields stay for the next turn
+    var refused = document.getElementById("chat-error");
+    if (refused) refused.replaceChildren();
     var turns = document.querySelectorAll("#conversation > .turn");
     if (turns.length) turns[turns.length - 1].scrollIntoView({ block: "start" });
     form.querySelector("textarea").focus();
@@ -75,6 +82,7 @@
   function answerSlot(area) {
     return {
       show: function (node) { area.replaceChildren(node); },
+      refuse: function (node) { area.replaceChildren(node); },
       done: function (data) { area.replaceChildren(fragment(data.html)); },
     };
   }
@@ -93,6 +101,15 @@
     turn.scrollIntoView({ block: "start" });
     return {
       show: function (node) { body.replaceChildren(node); },
+      // refused before any answer: no turn was added, so none is shown; the message goes
+      // under the form
+      refuse: function (node) {
+        var under = document.getElementById("chat-error");
+        if (!under) return body.replaceChildren(node);
+        turn.remove();
+        under.replaceChildren(node);
+        node.scrollIntoView({ block: "nearest" });
+      },
       done: function (data) {
         turn.replaceWith(fragment(data.html));
         (data.replace || []).forEach(function (html) {
@@ -131,6 +148,8 @@
     if (data) handle(name, JSON.parse(data)); // no data: a keep-alive comment
   }
 
+  // true when the stream was read to its end (an answer or an error event), false when the
+  // request was refused before it (the log-in page, an error page)
   async function send(form, body, handle, slot) {
     var response = await fetch(form.dataset.stream, {
       method: "POST",
@@ -142,17 +161,17 @@
     if (response.status === 401 || (response.redirected && type.indexOf("text/html") === 0)) {
       // the session ended: the log-in page, then back here
       window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-      return;
+      return false;
     }
     if (!response.ok || !response.body) {
       var doc = new DOMParser().parseFromString(await response.text(), "text/html");
       var message = doc.getElementById("error-message");
       var hint = doc.querySelector(".error .hint");
-      slot.show(errorBox(
+      slot.refuse(errorBox(
         message ? message.textContent : "The request failed (HTTP " + response.status + ").",
         hint ? hint.textContent : ""
       ));
-      return;
+      return false;
     }
     var reader = response.body.getReader();
     var decoder = new TextDecoder();
@@ -168,6 +187,7 @@
       }
     }
     if (buffer.trim()) parse(buffer, handle);
+    return true;
   }
 
   // capture phase: before htmx, which would post the chat form too
@@ -187,8 +207,10 @@
     form.classList.add("busy");
     area.setAttribute("aria-busy", "true");
     status.textContent = "Sending the question…";
+    var refused = chat ? document.getElementById("chat-error") : null;
+    if (refused) refused.replaceChildren();
     send(form, body, handler(slot, status), slot)
-      .then(function () { if (chat) chatSent(form); })
+      .then(function (read) { if (chat && read) chatSent(form); })
       .catch(function () {
         slot.show(errorBox("The server did not answer; check the connection and try again."));
       })
